@@ -1,0 +1,27 @@
+# The two commands: `make run` and `make test`. Both bootstrap first (idempotent).
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= profiles/sandbox.yaml
+
+.PHONY: bootstrap run test lint typecheck pytest clean
+
+bootstrap:
+	./scripts/bootstrap
+
+run: bootstrap
+	$(BIN)/python scripts/demo_run.py
+
+lint: bootstrap
+	$(BIN)/ruff check .
+
+typecheck: bootstrap
+	$(BIN)/mypy harness analysis
+
+pytest: bootstrap
+	$(BIN)/pytest -q -ra
+
+test: lint typecheck pytest
+
+clean:
+	-$(BIN)/python -m sandbox down
+	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

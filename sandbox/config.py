@@ -1,0 +1,224 @@
+"""The sandbox's configuration: ports, HA timings and the knobs that break it on purpose.
+
+One pydantic model, validated strictly (unknown keys are errors), so a typo in a knob is
+refused with the field's name instead of being silently ignored. ``gameday sandbox up``
+resolves it once and writes it to ``<state>/sandbox.json``; every process of the sandbox
+(controller, pods) reads that file, so they all agree on ports and knobs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_STATE_DIR = Path(os.environ.get("GAMEDAY_SANDBOX_DIR", "/tmp/gameday-sandbox"))
+NODES = ("node-a", "node-b", "node-c")
+DB_INSTANCES = ("db-a", "db-b")
+REDIS_INSTANCES = ("redis-a", "redis-b")
+SENTINELS = ("sentinel-a", "sentinel-b", "sentinel-c")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Knobs(_Strict):
+    """Ways to make the target misbehave, for proving the verdict (all off by default)."""
+
+    extra_latency_ms: float = Field(0.0, ge=0, le=10_000, description="added to every API request")
+    auto_rollback: bool = Field(True, description="roll a release back after >3 failed health checks")
+    warm_pool_size: int = Field(30, ge=0, le=500, description="target size of the warm agent pool")
+    replication: Literal["sync", "async"] = Field("sync", description="Postgres standby replication")
+
+
+class Timings(_Strict):
+    """How fast the stand-ins for managed services react (seconds)."""
+
+    db_failover_detection_s: float = Field(5.0, ge=0, le=300, description="RDS detection delay")
+    redis_down_after_ms: int = Field(1500, ge=100, le=60_000, description="Sentinel down-after")
+    redis_restart_delay_s: float = Field(8.0, ge=0, le=300, description="a killed Redis comes back")
+    health_check_interval_s: float = Field(1.0, gt=0, le=60)
+    health_check_failure_threshold: int = Field(3, ge=1, le=20, description="rollback when exceeded")
+    pod_termination_grace_s: float = Field(10.0, gt=0, le=120)
+    cold_start_s: float = Field(3.0, ge=0, le=60, description="agent start-up without the pool")
+    warm_start_s: float = Field(0.05, ge=0, le=60, description="attaching a pre-started agent")
+    task_s: float = Field(0.5, ge=0, le=60, description="simulated work per agent task")
+    watchdog_interval_s: float = Field(2.0, gt=0, le=60)
+    mission_requeue_after_s: float = Field(15.0, gt=0, le=600)
+
+
+class Replicas(_Strict):
+    api: int = Field(3, ge=1, le=12)
+    worker: int = Field(2, ge=1, le=12)
+    worker_concurrency: int = Field(32, ge=1, le=500)
+
+
+class Ports(_Strict):
+    """Every listening port; all on 127.0.0.1 and below 32768."""
+
+    base: int = Field(17000, ge=1024, le=32000)
+
+    @property
+    def ingress(self) -> int:
+        return self.base
+
+    @property
+    def controller(self) -> int:
+        return self.base + 1
+
+    @property
+    def prometheus(self) -> int:
+        return self.base + 2
+
+    @property
+    def pgbouncer(self) -> int:
+        return self.base + 3
+
+    def db(self, instance: str) -> int:
+        return self.base + 10 + DB_INSTANCES.index(instance)
+
+    def redis(self, instance: str) -> int:
+        return self.base + 20 + REDIS_INSTANCES.index(instance)
+
+    def sentinel(self, name: str) -> int:
+        return self.base + 25 + SENTINELS.index(name)
+
+    @property
+    def pod_range(self) -> range:
+        return range(self.base + 100, self.base + 200)
+
+    def fixed(self) -> dict[str, int]:
+        """Every port known before any pod is scheduled, by the component that owns it."""
+        out = {
+            "ingress": self.ingress,
+            "controller": self.controller,
+            "prometheus": self.prometheus,
+            "pgbouncer": self.pgbouncer,
+        }
+        out.update({i: self.db(i) for i in DB_INSTANCES})
+        out.update({i: self.redis(i) for i in REDIS_INSTANCES})
+        out.update({s: self.sentinel(s) for s in SENTINELS})
+        return out
+
+    @model_validator(mode="after")
+    def _below_32768(self) -> Ports:
+        if self.pod_range.stop > 32768:
+            raise ValueError(f"base {self.base} puts pod ports above 32767; use a base <= 32568")
+        return self
+
+
+class SandboxConfig(_Strict):
+    """Everything ``sandbox up`` needs; written resolved to ``<state>/sandbox.json``."""
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    ports: Ports = Ports()
+    knobs: Knobs = Knobs()
+    timings: Timings = Timings()
+    replicas: Replicas = Replicas()
+    scrape_interval_s: float = Field(1.0, gt=0, le=60)
+
+    @property
+    def max_surge(self) -> int:
+        """maxSurge 25 % of the API replicas, rounded up as Kubernetes does."""
+        return max(1, math.ceil(self.replicas.api * 0.25))
+
+    @property
+    def max_unavailable(self) -> int:
+        """maxUnavailable 25 %, rounded down as Kubernetes does."""
+        return math.floor(self.replicas.api * 0.25)
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the source and the field."""
+
+
+def parse_set(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``a.b=c`` strings into a nested dict; values are parsed as JSON when they can be."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set {pair!r}: expected path.to.field=value")
+        path, raw = pair.split("=", 1)
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = out
+        keys = path.strip().split(".")
+        if not all(keys):
+            raise ConfigError(f"--set {pair!r}: empty field name in {path!r}")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {pair!r}: {key!r} is set twice")
+        node[keys[-1]] = value
+    return out
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``over`` onto ``base`` without changing either."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def build(raw: dict[str, Any], source: str) -> SandboxConfig:
+    """Validate ``raw``; on failure raise ConfigError naming ``source`` and each bad field."""
+    try:
+        return SandboxConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "(root)"
+            if err["type"] == "extra_forbidden":
+                lines.append(f"{source}: unknown field {field!r}")
+            else:
+                lines.append(f"{source}: {field}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON sandbox config file into a dict."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def config_path(state_dir: Path) -> Path:
+    return state_dir / "sandbox.json"
+
+
+def save(cfg: SandboxConfig) -> None:
+    """Write the resolved config atomically, so a reader never sees half a file."""
+    path = config_path(cfg.state_dir)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(cfg.model_dump_json(indent=2))
+    os.replace(tmp, path)
+
+
+def load(state_dir: Path) -> SandboxConfig:
+    """Read the resolved config of a sandbox that ``up`` has written."""
+    path = config_path(state_dir)
+    try:
+        return SandboxConfig.model_validate_json(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no sandbox configured in {state_dir}") from None

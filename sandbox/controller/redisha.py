@@ -1,0 +1,105 @@
+"""Redis primary + replica under three Sentinels: ElastiCache's stand-in.
+
+The controller does not fail Redis over itself: Sentinel does. Here are the fault (kill -9
+the primary Sentinel names; the supervisor brings the process back after
+``redis_restart_delay_s`` and Sentinel turns it into a replica) and the status readers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from .. import procs
+from ..config import REDIS_INSTANCES, SENTINELS, SandboxConfig
+from ..layout import REDIS_MASTER_NAME, Layout
+from .supervisor import Supervisor
+
+
+class RedisOps:
+    def __init__(self, cfg: SandboxConfig, layout: Layout, sup: Supervisor,
+                 emit: Callable[..., None]) -> None:
+        self.cfg = cfg
+        self.layout = layout
+        self.sup = sup
+        self.emit = emit
+
+    def _instance_at(self, port: int) -> str | None:
+        for inst in REDIS_INSTANCES:
+            if self.cfg.ports.redis(inst) == port:
+                return inst
+        return None
+
+    async def sentinel_primary(self) -> str | None:
+        """The primary a majority of reachable Sentinels name, or None."""
+        votes: dict[str, int] = {}
+        for s in SENTINELS:
+            client = aioredis.Redis(host="127.0.0.1", port=self.cfg.ports.sentinel(s),
+                                    socket_timeout=0.5, socket_connect_timeout=0.5)
+            try:
+                addr = await client.execute_command("SENTINEL", "get-master-addr-by-name",
+                                                    REDIS_MASTER_NAME)
+                if addr:
+                    inst = self._instance_at(int(addr[1]))
+                    if inst:
+                        votes[inst] = votes.get(inst, 0) + 1
+            except (aioredis.RedisError, OSError):
+                pass
+            finally:
+                await client.aclose()
+        if not votes:
+            return None
+        return max(votes, key=lambda k: votes[k])
+
+    async def warm_pool_size(self) -> int | None:
+        """LLEN of the warm agent pool on the primary, or None if it cannot be read."""
+        primary = await self.sentinel_primary()
+        if primary is None:
+            return None
+        client = aioredis.Redis(host="127.0.0.1", port=self.cfg.ports.redis(primary),
+                                socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            return int(await client.llen("agents:warm"))
+        except (aioredis.RedisError, OSError):
+            return None
+        finally:
+            await client.aclose()
+
+    async def role(self, instance: str) -> tuple[bool, str]:
+        client = aioredis.Redis(host="127.0.0.1", port=self.cfg.ports.redis(instance),
+                                socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            info = await client.info("replication")
+            role = str(info.get("role", "unknown"))
+            return True, "primary" if role == "master" else "replica"
+        except (aioredis.RedisError, OSError):
+            return False, "down"
+        finally:
+            await client.aclose()
+
+    async def kill_primary(self) -> dict[str, Any]:
+        primary = await self.sentinel_primary()
+        if primary is None:
+            raise procs.SandboxError("no Sentinel names a Redis primary")
+        m = self.sup.items.get(primary)
+        if m is None or not m.running or m.pid is None:
+            raise procs.SandboxError(f"Redis primary {primary} has no live process to kill")
+        m.restart_delay_s = self.cfg.timings.redis_restart_delay_s
+        pid = m.pid
+        procs.signal_group(pid, 9)
+        self.emit("redis_primary_killed", instance=primary, pid=pid)
+        return {"killed": primary, "pid": pid}
+
+    async def status(self) -> dict[str, Any]:
+        primary, roles = await asyncio.gather(
+            self.sentinel_primary(), asyncio.gather(*(self.role(i) for i in REDIS_INSTANCES)))
+        instances = {i: {"port": self.cfg.ports.redis(i), "up": up, "role": role}
+                     for i, (up, role) in zip(REDIS_INSTANCES, roles, strict=True)}
+        sentinels = {s: {"port": self.cfg.ports.sentinel(s),
+                         "up": bool(self.sup.items.get(s) and self.sup.items[s].running)}
+                     for s in SENTINELS}
+        return {"primary": primary, "master_name": REDIS_MASTER_NAME, "instances": instances,
+                "sentinels": sentinels}

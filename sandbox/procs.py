@@ -1,0 +1,245 @@
+"""Starting and stopping the sandbox's processes safely.
+
+Every process gets a pidfile under ``<state>/run`` and a log under ``<state>/logs``. Before a
+pid is signalled its command line is checked to contain the state directory, so a stale
+pidfile whose pid was reused by an unrelated process is never killed. That is what lets
+``down`` clean up after a crashed controller.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .layout import Layout
+
+SERVICE_USER = "postgres"
+
+
+class SandboxError(RuntimeError):
+    """A sandbox operation failed; the message says which component and why."""
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """Who a process runs as: Postgres and PgBouncer refuse root."""
+
+    user: str | None
+    uid: int
+    gid: int
+
+    @classmethod
+    def service(cls) -> RunAs:
+        if os.geteuid() != 0:
+            return cls(None, os.getuid(), os.getgid())
+        try:
+            pw = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            raise SandboxError(
+                f"user {SERVICE_USER!r} not found: install the Debian package postgresql-15 "
+                "(scripts/bootstrap does)"
+            ) from None
+        return cls(SERVICE_USER, pw.pw_uid, pw.pw_gid)
+
+    def chown(self, *paths: Path) -> None:
+        if self.user is None:
+            return
+        for p in paths:
+            os.chown(p, self.uid, self.gid)
+            if p.is_dir():
+                for sub in p.rglob("*"):
+                    os.chown(sub, self.uid, self.gid, follow_symlinks=False)
+
+
+def which(binary: str, package: str) -> str:
+    """Full path of a binary, or a SandboxError naming the Debian package that provides it."""
+    candidates = [binary, f"/usr/lib/postgresql/15/bin/{binary}", f"/usr/sbin/{binary}"]
+    for c in candidates:
+        found = shutil.which(c)
+        if found:
+            return found
+    raise SandboxError(f"{binary} not found: install the Debian package {package} (make bootstrap)")
+
+
+def port_busy(port: int, host: str = "127.0.0.1") -> bool:
+    """True if something accepts connections or holds the port on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE or exc.errno == errno.EACCES
+    return False
+
+
+def wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """Wait until something listens on ``port``; stop early if ``proc`` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is not alive for our purposes
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def owned(pid: int, marker: str) -> bool:
+    """Is ``pid`` a live process of this sandbox (its command line names ``marker``)?"""
+    return alive(pid) and marker in cmdline(pid)
+
+
+def spawn(
+    layout: Layout,
+    name: str,
+    argv: Sequence[str],
+    *,
+    run_as: RunAs | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session, log to ``logs/<name>.log``, record its pidfile."""
+    if str(layout.root) not in " ".join(argv):
+        raise SandboxError(f"{name}: command line must name the state directory (for safe cleanup)")
+    log = open(layout.log(name), "ab", buffering=0)
+    kwargs: dict[str, object] = {}
+    if run_as is not None and run_as.user is not None:
+        kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=full_env,
+            cwd=str(cwd) if cwd else None,
+            **kwargs,  # type: ignore[call-overload]
+        )
+    finally:
+        log.close()
+    layout.pidfile(name).write_text(f"{proc.pid}\n")
+    return proc
+
+
+def read_pid(layout: Layout, name: str) -> int | None:
+    try:
+        return int(layout.pidfile(name).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def signal_group(pid: int, sig: int) -> None:
+    """Signal the process group led by ``pid`` (we start everything in its own session)."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def stop_pid(pid: int, marker: str, grace: float = 5.0, sig: int = signal.SIGTERM) -> bool:
+    """Stop a process of ours (and its group): ``sig``, then SIGKILL after ``grace`` seconds.
+
+    Returns False without signalling anything if ``pid`` is not ours any more.
+    """
+    if not owned(pid, marker):
+        return False
+    signal_group(pid, sig)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            _reap(pid)
+            return True
+        _reap(pid)
+        time.sleep(0.05)
+    signal_group(pid, signal.SIGKILL)
+    for _ in range(100):
+        _reap(pid)
+        if not alive(pid):
+            break
+        time.sleep(0.02)
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def stop_named(layout: Layout, name: str, grace: float = 5.0, sig: int = signal.SIGTERM) -> bool:
+    pid = read_pid(layout, name)
+    stopped = False
+    if pid is not None:
+        stopped = stop_pid(pid, str(layout.root), grace, sig)
+    layout.pidfile(name).unlink(missing_ok=True)
+    return stopped
+
+
+def sweep(layout: Layout) -> list[str]:
+    """Kill every process of this sandbox left behind: by pidfile, then by command line.
+
+    The second pass catches children whose pidfile is gone (e.g. after SIGKILL of the
+    controller), by scanning /proc for command lines that name the state directory.
+    """
+    marker = str(layout.root)
+    killed: list[str] = []
+    if layout.run.exists():
+        for pidfile in sorted(layout.run.glob("*.pid")):
+            name = pidfile.stem
+            if stop_named(layout, name, grace=3.0):
+                killed.append(name)
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        if pid == me:
+            continue
+        line = cmdline(pid)
+        if marker + "/" in line or line.rstrip().endswith(marker):
+            if "-m sandbox " in line and (" down" in line or " status" in line or " logs" in line):
+                continue  # a CLI invocation on this state dir, not a component
+            stop_pid(pid, marker, grace=2.0)
+            killed.append(f"pid {pid}")
+    return killed

@@ -1,0 +1,280 @@
+"""The real sandbox, up and broken on purpose: each fault, its recovery, and what it cost.
+
+One shared sandbox (tests/conftest.py) for this file; each fault test waits until the
+sandbox is healed before it ends, so the next one starts from a healthy state. Measured
+recovery times are printed (``pytest -s``) for the closing note.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from tests.conftest import Sandbox, http
+from tests.load import BackgroundLoad, lookup
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+CONTRACT_SERIES = [
+    "http_request_duration_seconds_bucket", "agent_startup_seconds_bucket",
+    "agent_task_duration_seconds_bucket", "crew_assembly_total", "active_warm_pool_size",
+    "watchdog_recovery_actions_total", "missions_completed_total", "token_usage_cost_est",
+    "deployment_revision", "deployment_rollbacks_total", "health_check_failures_total",
+]
+
+
+def prom(sb: Sandbox, query: str) -> list[dict[str, Any]]:
+    import urllib.parse
+
+    code, body = http("GET", f"{sb.prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+    assert code == 200, body
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def crew(sb: Sandbox, agents: int = 1) -> dict[str, Any]:
+    code, body = http("POST", sb.api + "/v1/crews",
+                      {"mission": "integration", "agents": agents, "priority": "high"})
+    assert code == 201, body
+    assert isinstance(body, dict)
+    return body
+
+
+def test_up_gives_the_described_topology(sandbox: Sandbox) -> None:
+    st = sandbox.status()
+    assert st["state"] == "ready"
+    assert [n["name"] for n in st["nodes"]] == ["node-a", "node-b", "node-c"]
+    api_pods = [p for p in st["pods"] if p["deployment"] == "core-api"]
+    workers = [p for p in st["pods"] if p["deployment"] == "worker"]
+    assert len(api_pods) >= 3 and len(workers) >= 2
+    assert len({p["node"] for p in api_pods}) == 3  # spread, one per AZ
+    assert st["db"]["primary"] == "db-a" and st["db"]["standby"] == "db-b"
+    assert st["db"]["standby_streaming"] and st["db"]["replication"] == "sync"
+    assert st["redis"]["primary"] == "redis-a"
+    assert sandbox.healthy()
+    code, ver = http("GET", sandbox.api + "/version")
+    assert code == 200 and ver["revision"] == 1
+    for path in ("/healthz", "/readyz"):
+        assert http("GET", sandbox.api + path)[0] == 200
+    r = sandbox.cli("status")
+    assert r.returncode == 0 and "DB primary db-a" in r.stdout and "Redis primary redis-a" in r.stdout
+    as_json = json.loads(sandbox.cli("status", "--json").stdout)
+    assert as_json["endpoints"]["api"] == sandbox.api
+
+
+def test_a_crew_is_acknowledged_then_completed(sandbox: Sandbox) -> None:
+    body = crew(sandbox, agents=3)
+    assert len(body["agents"]) == 3 and body["pool"] == "warm"
+    assert body["startup_ms"] < 2000
+    mid = body["mission_id"]
+
+    def completed() -> bool:
+        code, m = http("GET", f"{sandbox.api}/v1/missions/{mid}")
+        return code == 200 and m["status"] == "completed"
+
+    sandbox.wait(completed, 20, "the mission to complete")
+    found, missing = lookup(sandbox.api, [mid, "00000000-0000-0000-0000-000000000000"])
+    assert found == {mid: "completed"} and missing == ["00000000-0000-0000-0000-000000000000"]
+    assert http("GET", f"{sandbox.api}/v1/missions/00000000-0000-0000-0000-000000000000")[0] == 404
+    assert http("POST", sandbox.api + "/v1/crews", {"mission": "", "agents": 0})[0] == 400
+
+
+def test_prometheus_scrapes_every_contract_series(sandbox: Sandbox) -> None:
+    crew(sandbox)
+
+    def all_present() -> list[str]:
+        missing = [s for s in CONTRACT_SERIES if not prom(sandbox, f"count({s})")]
+        return [] if missing else ["ok"]
+
+    try:
+        sandbox.wait(all_present, 30, "every contract series in Prometheus")
+    except AssertionError:
+        missing = [s for s in CONTRACT_SERIES if not prom(sandbox, f"count({s})")]
+        raise AssertionError(f"series missing from Prometheus: {missing}") from None
+    les = {r["metric"]["le"] for r in prom(sandbox, "http_request_duration_seconds_bucket")}
+    assert {"0.1", "0.15", "0.2", "0.25", "0.3"} <= les
+    les = {r["metric"]["le"] for r in prom(sandbox, "agent_startup_seconds_bucket")}
+    assert {"1.0", "1.5", "2.0", "3.0"} <= les
+    up = prom(sandbox, 'up{job=~"core-api|worker|controller"}')
+    assert len(up) >= 6 and all(r["value"][1] == "1" for r in up)
+    code, rules = http("GET", sandbox.prometheus + "/api/v1/rules")
+    names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
+    assert any("5xx" in n.lower() for n in names), names
+
+
+def test_up_is_idempotent_and_refuses_another_config(sandbox: Sandbox) -> None:
+    again = sandbox.cli("up", "--set", f"ports.base={sandbox.base}",
+                        "--set", "timings.db_failover_detection_s=2",
+                        "--set", "timings.redis_restart_delay_s=3")
+    assert again.returncode == 0 and "already up" in again.stdout
+    other = sandbox.cli("up", "--set", f"ports.base={sandbox.base}", "--set", "knobs.extra_latency_ms=5")
+    assert other.returncode == 1 and "already running" in other.stderr
+    assert sandbox.status()["state"] == "ready"
+
+
+def test_busy_port_is_named_and_nothing_is_left_running(sandbox: Sandbox) -> None:
+    import tempfile
+    from pathlib import Path
+
+    state = Path(tempfile.mkdtemp(prefix="gameday-test-busy-", dir="/tmp"))
+    state.chmod(0o755)
+    other = Sandbox(state, 18600)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 18603))  # PgBouncer's port in that sandbox
+        s.listen()
+        r = other.cli("up", "--set", "ports.base=18600")
+    assert r.returncode == 1
+    assert "port 18603 (pgbouncer)" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not any(_listening(p) for p in range(18600, 18630))
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def test_drain_at_low_load_fails_no_request(sandbox: Sandbox) -> None:
+    with BackgroundLoad(sandbox.api, clients=3, think_s=0.2) as load:
+        time.sleep(1.5)
+        t0 = time.time()
+        result = sandbox.post("/nodes/node-a/drain", timeout=120)
+        took = time.time() - t0
+        time.sleep(1.5)
+    print(f"\n[drain] node-a drained in {took:.2f} s, moved {result['moved']}, "
+          f"{len(load.samples)} requests, {len(load.failed)} failed")
+    assert load.samples and not load.failed, [vars(s) for s in load.failed[:5]]
+    st = sandbox.status()
+    node_a = next(n for n in st["nodes"] if n["name"] == "node-a")
+    assert not node_a["schedulable"] and node_a["pods"] == []
+    assert st["deployments"]["core-api"]["ready"] == 3
+    sandbox.post("/nodes/node-a/uncordon")
+    sandbox.wait(sandbox.healthy, 30, "healed after drain")
+
+
+def test_redis_primary_kill_writes_back_within_5s(sandbox: Sandbox) -> None:
+    sentinels = [("127.0.0.1", sandbox.base + 25 + i) for i in range(3)]
+    sent = redis.sentinel.Sentinel(sentinels, socket_timeout=0.5)
+    before = sandbox.status()["redis"]["primary"]
+    with BackgroundLoad(sandbox.api, clients=3, think_s=0.2, post_only=True) as load:
+        time.sleep(1)
+        killed = sandbox.post("/redis/kill-primary")
+        t0 = time.time()
+        recovered = None
+        for _ in range(200):  # bounded: at most ~20 s
+            try:
+                sent.master_for("hypercode", socket_timeout=0.3).set("gameday:probe", t0)
+                recovered = time.time() - t0
+                if recovered > 0.05 or _primary_changed(sent, before, sandbox):
+                    break
+            except (redis.RedisError, OSError):
+                pass
+            time.sleep(0.1)
+        time.sleep(1)
+    print(f"\n[redis] killed {killed['killed']}; writes back after {recovered:.2f} s; "
+          f"{len(load.failed)} failed API requests of {len(load.samples)}")
+    assert killed["killed"] == before
+    assert recovered is not None and recovered < 5.0
+    # every crew acknowledged during the outage still completes (the watchdog re-queues)
+    ids = load.acked
+    sandbox.wait(lambda: all(v == "completed" for v in lookup(sandbox.api, ids)[0].values())
+                 and not lookup(sandbox.api, ids)[1], 60, "missions acknowledged during the outage to complete")
+    sandbox.wait(lambda: sandbox.status()["redis"]["primary"] not in (None, before), 20, "new primary")
+    sandbox.wait(sandbox.healthy, 40, "healed after Redis kill")
+    st = sandbox.status()
+    assert st["redis"]["instances"][before]["role"] == "replica"  # came back as a replica
+
+
+def _primary_changed(sent: Any, before: str, sb: Sandbox) -> bool:
+    addr = sent.discover_master("hypercode")
+    return int(addr[1]) != sb.base + 20 + ["redis-a", "redis-b"].index(before)
+
+
+def test_db_failover_sync_loses_no_acknowledged_write(sandbox: Sandbox) -> None:
+    with BackgroundLoad(sandbox.api, clients=4, think_s=0.1, post_only=True) as load:
+        time.sleep(2)
+        killed = sandbox.post("/db/fail-primary")
+        t0 = time.time()
+        sandbox.wait(lambda: sandbox.status()["db"]["primary"] != killed["killed"], 30, "promotion")
+        time.sleep(3)
+    rec = load.recovery_s(t0)
+    found, missing = lookup(sandbox.api, load.acked)
+    print(f"\n[db] killed {killed['killed']}; API recovered after {rec:.2f} s; "
+          f"{len(load.acked)} acknowledged, {len(missing)} lost; {len(load.failed)} failed requests")
+    assert len(load.acked) > 20
+    assert missing == [], f"{len(missing)} acknowledged missions lost in sync mode"
+    assert rec < 30
+    sandbox.wait(sandbox.healthy, 60, "standby rebuilt and streaming")
+    st = sandbox.status()
+    assert st["db"]["standby"] == killed["killed"]
+    ev = sandbox.events("db_failover_complete")
+    assert ev and ev[-1]["detection_s"] >= 2.0
+
+
+def test_bad_release_is_rolled_back_on_the_4th_failed_check(sandbox: Sandbox) -> None:
+    with BackgroundLoad(sandbox.api, clients=2, think_s=0.3) as load:
+        r = sandbox.post("/deployments/core-api/rollout", {"healthy": False, "wait": True})
+        time.sleep(1)
+    assert r["phase"] == "rolled_back"
+    started = sandbox.events("rollout_started")[-1]
+    rb = sandbox.events("rollback_started")[-1]
+    fails = [e for e in sandbox.events("health_check_failed")
+             if e["revision"] == started["revision"]]
+    assert rb["failures"] == 4 and len(fails) == 4
+    assert rb["t"] >= fails[-1]["t"]
+    done = sandbox.events("rollback_complete")[-1]
+    print(f"\n[release] bad revision {started['revision']} rolled back {done['t'] - started['t']:.2f} s "
+          f"after the rollout began, on failure #{rb['failures']}; {len(load.failed)} failed requests")
+    assert not load.failed
+    code, ver = http("GET", sandbox.api + "/version")
+    assert ver["revision"] == 1
+    def rollback_metric() -> bool:
+        return bool(prom(sandbox, 'deployment_rollbacks_total{deployment="core-api"} == 1'))
+    sandbox.wait(rollback_metric, 10, "deployment_rollbacks_total = 1 in Prometheus")
+    assert sandbox.healthy()
+
+
+def test_good_release_rolls_without_failures(sandbox: Sandbox) -> None:
+    with BackgroundLoad(sandbox.api, clients=2, think_s=0.3) as load:
+        r = sandbox.post("/deployments/core-api/rollout", {"healthy": True, "wait": True})
+        time.sleep(1)
+    assert r["phase"] == "stable"
+    assert not load.failed
+    code, ver = http("GET", sandbox.api + "/version")
+    assert ver["revision"] == r["revision"]
+    assert {p["revision"] for p in sandbox.status()["pods"] if p["deployment"] == "core-api"} == {r["revision"]}
+
+
+def test_down_leaves_nothing_listening(sandbox: Sandbox) -> None:
+    """Checked on a throwaway second sandbox, so the shared one stays up for the others."""
+    import tempfile
+    from pathlib import Path
+
+    state = Path(tempfile.mkdtemp(prefix="gameday-test-down-", dir="/tmp"))
+    state.chmod(0o755)
+    other = Sandbox(state, 18900)
+    up = other.cli("up", "--set", "ports.base=18900")
+    assert up.returncode == 0, up.stderr
+    pids = {p["pid"] for p in other.status()["pods"]}
+    down = other.cli("down")
+    assert down.returncode == 0, down.stderr
+    ports = list(range(18900, 18930)) + list(range(19000, 19100))
+    assert not [p for p in ports if _listening(p)]
+    assert not [p for p in pids if _alive(p)]
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False

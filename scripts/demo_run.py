@@ -114,12 +114,14 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--duration", type=int, default=30, help="seconds of load (bounded)")
     ap.add_argument("--keep-up", action="store_true", help="leave the sandbox running")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="sandbox setting, as for 'gameday sandbox up --set'")
     args = ap.parse_args()
     if not 1 <= args.duration <= 600 or not 1 <= args.users <= 1000:
         print("demo_run: --duration must be 1..600 s and --users 1..1000", file=sys.stderr)
         return 64
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    if sandbox("up") != 0:
+    if sandbox("up", *[a for kv in args.set for a in ("--set", kv)]) != 0:
         return 1
     try:
         st = status()

@@ -46,6 +46,8 @@ class CrewRequest(BaseModel):
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("must not be blank")
+        if "\x00" in v:  # Postgres text cannot hold NUL; refuse it here rather than answer 503
+            raise ValueError("must not contain NUL characters")
         return v
 
 

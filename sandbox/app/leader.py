@@ -21,7 +21,7 @@ from . import common
 
 LEASE_MS = 5000
 RENEW_EVERY_S = 1.0
-MAX_CONCURRENT_STARTS = 20
+MAX_CONCURRENT_STARTS = 128  # with cold_start_s 3: up to ~40 agents/s; fills the default pool in one round
 
 # Take the lock if free, extend it if ours: SET NX PX and PEXPIRE in one atomic step.
 _ACQUIRE_OR_RENEW = """
@@ -87,10 +87,16 @@ class Leadership:
 class WarmPool:
     """Keeps ``agents:warm`` at ``knobs.warm_pool_size`` while this pod leads.
 
-    Starting an agent takes ``timings.cold_start_s``; agents being started count toward the
-    target, so the pool is not over-filled while they boot. The API consumes agents and
-    never returns them, as a crew keeps its agents.
+    Starting an agent takes ``timings.cold_start_s``, and agents being started count toward
+    the target so the pool is not over-filled while they boot. Counted that way, a fixed
+    target refills at most ``warm_pool_size / cold_start_s`` agents a second (10/s with the
+    defaults), which is just what the default load consumes: the pool would run dry on every
+    burst. So the manager also covers the demand it measures: it aims at the target plus the
+    agents the API will take while new ones boot, and trims back to that when demand falls.
+    With ``warm_pool_size`` 0 there is no pool at all. The API never returns agents.
     """
+
+    SMOOTHING = 0.3  # weight of the newest consumption sample in the moving average
 
     def __init__(self, cfg: config.SandboxConfig, redis: common.RedisClients,
                  leadership: Leadership, log: logging.Logger) -> None:
@@ -99,6 +105,9 @@ class WarmPool:
         self.leadership = leadership
         self._errors = common.ErrorThrottle(log)
         self._starting: set[asyncio.Task[None]] = set()
+        self._last: tuple[float, int] | None = None  # (monotonic time, pool size) last tick
+        self._added = 0  # agents pushed since the last tick
+        self.demand_per_s = 0.0
 
     async def run(self) -> None:
         while True:
@@ -107,11 +116,32 @@ class WarmPool:
                     await self.top_up()
                 except redis_exc.RedisError as exc:
                     self._errors.error("top_up", "warm pool not topped up", exc)
+            else:
+                self._last = None
             await asyncio.sleep(0.5)
+
+    def _measure(self, size: int) -> None:
+        now = time.monotonic()
+        if self._last is not None and now > self._last[0]:
+            consumed = max(0, self._last[1] + self._added - size)
+            rate = consumed / (now - self._last[0])
+            self.demand_per_s += self.SMOOTHING * (rate - self.demand_per_s)
+        self._last = (now, size)
+        self._added = 0
 
     async def top_up(self) -> None:
         size = await self.redis.master.llen(common.WARM_POOL)
-        deficit = self.cfg.knobs.warm_pool_size - size - len(self._starting)
+        self._measure(size)
+        base = self.cfg.knobs.warm_pool_size
+        want = base + round(self.demand_per_s * self.cfg.timings.cold_start_s) if base else 0
+        if size > want and not self._starting:
+            if want:  # retire idle agents; LTRIM 0 -1 would keep them all
+                await self.redis.master.ltrim(common.WARM_POOL, 0, want - 1)
+            else:
+                await self.redis.master.delete(common.WARM_POOL)
+            self._last = (time.monotonic(), min(size, want))
+            return
+        deficit = want - size - len(self._starting)
         for _ in range(min(deficit, MAX_CONCURRENT_STARTS - len(self._starting))):
             task = asyncio.create_task(self._start_agent())
             self._starting.add(task)
@@ -122,6 +152,7 @@ class WarmPool:
         agent_id = str(uuid.uuid4())
         try:
             await common.redis_retry(lambda: self.redis.master.rpush(common.WARM_POOL, agent_id))
+            self._added += 1
         except redis_exc.RedisError as exc:
             self._errors.error("start_agent", "started agent not added to the pool", exc)
 

@@ -78,6 +78,22 @@ class Store:
         key = common.processing_key(owner)
         await common.redis_retry(lambda: self.redis.master.lrem(key, 1, raw_id))
 
+    async def give_back(self, raw_id: str, owner: str) -> None:
+        """Return an unclaimed mission (its row is still 'queued') to the queue; Redis only.
+
+        Used when the claim could not be made, typically because the DB is down: without it
+        every consumer would keep pulling the whole queue into its in-flight list.
+        """
+        key = common.processing_key(owner)
+
+        async def move() -> None:
+            async with self.redis.master.pipeline(transaction=True) as pipe:
+                pipe.rpush(common.QUEUE, raw_id)
+                pipe.lrem(key, 1, raw_id)
+                await pipe.execute()
+
+        await common.redis_retry(move)
+
     async def requeue(self, raw_id: str, owner: str) -> bool:
         """Hand a mission of ``owner`` back to the queue; True if it was re-queued.
 

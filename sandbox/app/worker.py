@@ -96,9 +96,10 @@ class Worker:
             del self.in_flight[raw]
 
     async def _give_back(self, raw: str) -> None:
+        """Hand back a mission that was popped but not claimed."""
         try:
-            await self.store.requeue(raw, self.pod)
-        except common.STORE_ERRORS as exc:
+            await self.store.give_back(raw, self.pod)
+        except redis_exc.RedisError as exc:
             self.errors.error("give_back", "mission not handed back; reconciliation will", exc,
                               mission_id=raw)
 
@@ -106,7 +107,7 @@ class Worker:
         mission_id = parse_id(raw)
         if mission_id is None:
             common.log_event(self.log, logging.WARNING, "not a mission id; dropped", mission_id=raw)
-            await self.store.drop(raw, self.pod)
+            await self._drop(raw)
             return
         try:
             row = await self.store.claim(mission_id, self.pod)
@@ -206,43 +207,51 @@ class Worker:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Listen first (a port clash must fail before any work is taken), then start work."""
         db = await common.create_db_pool(self.cfg, common.read_db_password(self.args.state),
                                          max_size=min(self.cfg.replicas.worker_concurrency, 16) + 2)
         self._store = Store(db, self.redis)
-        watchdog = Watchdog(self.cfg, self.store, self.metrics, self.leadership, self.log)
-        heartbeat = asyncio.create_task(self.heartbeat())
-        background = [asyncio.create_task(c) for c in (
-            self.reconcile(), self.leadership.run(), self.warm_pool.run(), watchdog.run())]
-        consumers = [asyncio.create_task(self.consume())
-                     for _ in range(self.cfg.replicas.worker_concurrency)]
         app = web.Application()
         serving.add_probe_routes(app, self.lifecycle, self.metrics)
+        tasks: list[asyncio.Task[None]] = []
         try:
             runner = await serving.start(app, self.args.port, shutdown_timeout_s=1.0)
+            watchdog = Watchdog(self.cfg, self.store, self.metrics, self.leadership, self.log)
+            heartbeat = asyncio.create_task(self.heartbeat())
+            background = [asyncio.create_task(c) for c in (
+                self.reconcile(), self.leadership.run(), self.warm_pool.run(), watchdog.run())]
+            consumers = [asyncio.create_task(self.consume())
+                         for _ in range(self.cfg.replicas.worker_concurrency)]
+            tasks = [heartbeat, *background, *consumers]
             common.log_event(self.log, logging.INFO, "serving", port=self.args.port,
                              concurrency=len(consumers))
             sig = await serving.wait_for_termination()
-            t0 = time.monotonic()
-            self.lifecycle.terminating = True
-            self.stopping.set()
-            common.log_event(self.log, logging.INFO, "terminating: finishing in-flight missions",
-                             signal=sig, in_flight=sum(self.in_flight.values()))
-            await self.warm_pool.stop()
-            await _cancel(background)
-            await self.leadership.release()
-            budget = self.cfg.timings.pod_termination_grace_s - 1.5 - (time.monotonic() - t0)
-            _, pending = await asyncio.wait(consumers, timeout=max(0.1, budget))
-            await _cancel(list(pending))
-            requeued = await self._requeue_unfinished()
-            await _cancel([heartbeat])  # beat until here, or the watchdog would take our work
-            await self._clear_heartbeat()
+            await self._shutdown(sig, heartbeat, background, consumers)
             await runner.cleanup()
-            common.log_event(self.log, logging.INFO, "stopped", requeued=requeued,
-                             took_s=round(time.monotonic() - t0, 3))
         finally:
-            await _cancel([heartbeat, *background, *consumers])
+            await _cancel(tasks)
             await self.warm_pool.stop()
             await _close(db, self.redis)
+
+    async def _shutdown(self, sig: str, heartbeat: asyncio.Task[None],
+                        background: list[asyncio.Task[None]], consumers: list[asyncio.Task[None]]) -> None:
+        """Stop taking work, finish what is in flight within the grace, hand back the rest."""
+        t0 = time.monotonic()
+        self.lifecycle.terminating = True
+        self.stopping.set()
+        common.log_event(self.log, logging.INFO, "terminating: finishing in-flight missions",
+                         signal=sig, in_flight=sum(self.in_flight.values()))
+        await self.warm_pool.stop()
+        await _cancel(background)
+        await self.leadership.release()
+        budget = self.cfg.timings.pod_termination_grace_s - 1.5 - (time.monotonic() - t0)
+        _, pending = await asyncio.wait(consumers, timeout=max(0.1, budget))
+        await _cancel(list(pending))
+        requeued = await self._requeue_unfinished()
+        await _cancel([heartbeat])  # beat until here, or the watchdog would take our work
+        await self._clear_heartbeat()
+        common.log_event(self.log, logging.INFO, "stopped", requeued=requeued,
+                         took_s=round(time.monotonic() - t0, 3))
 
     async def _requeue_unfinished(self) -> int:
         """Put back what the grace period did not cover; left in the list if the stores are down."""

@@ -216,6 +216,16 @@ def stop_named(layout: Layout, name: str, grace: float = 5.0, sig: int = signal.
     return stopped
 
 
+COMPONENT_MARKERS = ("sandbox.controller", "sandbox.app.", "postgres", "pgbouncer", "redis-server",
+                     "redis-sentinel", "prometheus", "nginx")
+
+
+def _is_component(line: str) -> bool:
+    """Only programs the sandbox runs: never, say, a ``tail -f`` of one of its logs."""
+    argv0 = line.split(" ", 1)[0]
+    return any(m in argv0 for m in COMPONENT_MARKERS[2:]) or any(m in line for m in COMPONENT_MARKERS[:2])
+
+
 def sweep(layout: Layout) -> list[str]:
     """Kill every process of this sandbox left behind: by pidfile, then by command line.
 
@@ -237,9 +247,7 @@ def sweep(layout: Layout) -> list[str]:
         if pid == me:
             continue
         line = cmdline(pid)
-        if marker + "/" in line or line.rstrip().endswith(marker):
-            if "-m sandbox " in line and (" down" in line or " status" in line or " logs" in line):
-                continue  # a CLI invocation on this state dir, not a component
+        if (marker + "/" in line or line.rstrip().endswith(marker)) and _is_component(line):
             stop_pid(pid, marker, grace=2.0)
             killed.append(f"pid {pid}")
     return killed

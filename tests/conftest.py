@@ -1,7 +1,7 @@
 """Shared fixtures: a real sandbox, brought up once per test session and shared.
 
 The sandbox under test lives in its own state directory on its own ports (base 18000 and
-18300), so a developer's sandbox on the default ports is left alone. Timings are shortened
+18300 by default), so a developer's sandbox on the default ports is left alone. Timings are shortened
 (DB detection 2 s, Redis restart 3 s) to keep fault tests quick; everything else is the
 default the product ships.
 """
@@ -9,6 +9,7 @@ default the product ships.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,10 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# port bases of the test sandboxes; move them (GAMEDAY_TEST_PORT_BASE) to run two suites at once
+BASE = int(os.environ.get("GAMEDAY_TEST_PORT_BASE", "18000"))
+MUTANT_BASE = BASE + 300
+SCRATCH_BASE = BASE + 600  # throwaway sandboxes (busy port, down, crash); pods use +100..+199
 FAST = ["timings.db_failover_detection_s=2", "timings.redis_restart_delay_s=3"]
 
 
@@ -128,12 +133,12 @@ def _up(name: str, base: int, extra: list[str]) -> Iterator[Sandbox]:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
     """The default sandbox (sync replication, auto-rollback on, warm pool on)."""
-    yield from _up("sandbox", 18000, [])
+    yield from _up("sandbox", BASE, [])
 
 
 @pytest.fixture(scope="session")
 def mutant() -> Iterator[Sandbox]:
     """A sandbox with every knob turned to break it."""
-    yield from _up("mutant", 18300,
+    yield from _up("mutant", MUTANT_BASE,
                    ["knobs.replication=async", "knobs.auto_rollback=false",
                     "knobs.warm_pool_size=0", "knobs.extra_latency_ms=250"])

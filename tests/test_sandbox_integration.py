@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.conftest import Sandbox, http
+from tests.conftest import SCRATCH_BASE, Sandbox, http
 from tests.load import BackgroundLoad, lookup
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -123,14 +123,14 @@ def test_busy_port_is_named_and_nothing_is_left_running(sandbox: Sandbox) -> Non
 
     state = Path(tempfile.mkdtemp(prefix="gameday-test-busy-", dir="/tmp"))
     state.chmod(0o755)
-    other = Sandbox(state, 18600)
+    other = Sandbox(state, SCRATCH_BASE)
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 18603))  # PgBouncer's port in that sandbox
+        s.bind(("127.0.0.1", SCRATCH_BASE + 3))  # PgBouncer's port in that sandbox
         s.listen()
-        r = other.cli("up", "--set", "ports.base=18600")
+        r = other.cli("up", "--set", f"ports.base={SCRATCH_BASE}")
     assert r.returncode == 1
-    assert "port 18603 (pgbouncer)" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not any(_listening(p) for p in range(18600, 18630))
+    assert f"port {SCRATCH_BASE + 3} (pgbouncer)" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not any(_listening(p) for p in range(SCRATCH_BASE, SCRATCH_BASE + 200))
 
 
 def _listening(port: int) -> bool:
@@ -259,22 +259,77 @@ def test_down_leaves_nothing_listening(sandbox: Sandbox) -> None:
 
     state = Path(tempfile.mkdtemp(prefix="gameday-test-down-", dir="/tmp"))
     state.chmod(0o755)
-    other = Sandbox(state, 18900)
-    up = other.cli("up", "--set", "ports.base=18900")
+    other = Sandbox(state, SCRATCH_BASE)
+    up = other.cli("up", "--set", f"ports.base={SCRATCH_BASE}")
     assert up.returncode == 0, up.stderr
     pids = {p["pid"] for p in other.status()["pods"]}
     down = other.cli("down")
     assert down.returncode == 0, down.stderr
-    ports = list(range(18900, 18930)) + list(range(19000, 19100))
-    assert not [p for p in ports if _listening(p)]
+    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if _listening(p)]
     assert not [p for p in pids if _alive(p)]
 
 
 def _alive(pid: int) -> bool:
-    import os
+    """Running (a zombie awaiting its reaper, the orphan's new parent, counts as gone)."""
+    from sandbox import procs
 
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
+    return procs.alive(pid)
+
+
+def test_chaos_extension_drives_the_real_sandbox(sandbox: Sandbox) -> None:
+    """The sandbox's Chaos Toolkit extension, in a real experiment run by chaoslib."""
+    from chaoslib.experiment import run_experiment
+
+    from sandbox.chaos import probes
+
+    configuration = {"sandbox_state_dir": str(sandbox.state_dir)}
+    assert probes.db_primary(configuration) == sandbox.status()["db"]["primary"]
+    assert probes.serving_revision(configuration) == sandbox.status()["deployments"]["core-api"]["good_revision"]
+    for component in ("api", "db", "redis", "prometheus", "ingress"):
+        assert probes.component_healthy(component, configuration), component
+
+    def act(name: str, func: str, mod: str = "actions", **args: Any) -> dict[str, Any]:
+        return {"type": "action", "name": name,
+                "provider": {"type": "python", "module": f"sandbox.chaos.{mod}", "func": func,
+                             "arguments": args}}
+
+    experiment = {
+        "title": "cordon a node, the API stays healthy",
+        "description": "integration test of the sandbox extension",
+        "configuration": configuration,
+        "steady-state-hypothesis": {
+            "title": "API healthy",
+            "probes": [{"type": "probe", "name": "api-healthy", "tolerance": True,
+                        "provider": {"type": "python", "module": "sandbox.chaos.probes",
+                                     "func": "component_healthy", "arguments": {"component": "api"}}}],
+        },
+        "method": [act("cordon-node-b", "cordon_node", node="node-b")],
+        "rollbacks": [act("uncordon-all", "uncordon_node")],
+    }
+    journal = run_experiment(experiment, settings={"runtime": {"rollbacks": {"strategy": "always"}}})
+    assert journal["status"] == "completed", journal.get("run")
+    assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
+    assert all(n["schedulable"] for n in sandbox.status()["nodes"])
+
+
+def test_down_after_a_crashed_controller_leaves_nothing(sandbox: Sandbox) -> None:
+    """SIGKILL the controller of a throwaway sandbox: its children live on; down finds them."""
+    import os
+    import signal
+    import tempfile
+    from pathlib import Path
+
+    state = Path(tempfile.mkdtemp(prefix="gameday-test-crash-", dir="/tmp"))
+    state.chmod(0o755)
+    other = Sandbox(state, SCRATCH_BASE)
+    assert other.cli("up", "--set", f"ports.base={SCRATCH_BASE}").returncode == 0
+    pids = {p["pid"] for p in other.status()["pods"]}
+    controller = int((state / "run" / "controller.pid").read_text())
+    os.kill(controller, signal.SIGKILL)
+    time.sleep(0.5)
+    assert _listening(SCRATCH_BASE) and _listening(SCRATCH_BASE + 10)  # orphans still serve
+    down = other.cli("down")
+    assert down.returncode == 0, down.stderr
+    assert "leftover" in down.stdout
+    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if _listening(p)]
+    assert not [p for p in pids if _alive(p)]

@@ -80,3 +80,12 @@ def test_spawn_requires_the_state_dir_in_the_command_line(tmp_path: Path) -> Non
     else:
         raise AssertionError("spawn accepted a command line it could not clean up safely")
     assert os.listdir(layout.run) == []
+
+
+def test_missing_binary_names_the_debian_package() -> None:
+    try:
+        procs.which("no-such-gameday-binary", "some-debian-package")
+    except procs.SandboxError as exc:
+        assert "some-debian-package" in str(exc)
+    else:
+        raise AssertionError("a missing binary was not reported")

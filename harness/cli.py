@@ -1,4 +1,4 @@
-"""The ``gameday`` command.
+"""The ``gameday`` command: imports every command module, maps gameday's errors to exit codes.
 
 The sandbox is a separate program: ``gameday sandbox ...`` runs ``python -m sandbox ...`` in
 a child process and passes its exit code through, so the harness drives the sandbox only as
@@ -12,8 +12,8 @@ import sys
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Chaos and SLA verification harness for HyperCode V2.0.")
+from harness.app import app
+from harness.errors import GamedayError
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
@@ -32,5 +32,35 @@ def version() -> None:
     typer.echo(dist_version("gameday"))
 
 
+def _register() -> None:
+    """Import the command modules (each adds its commands to ``app``)."""
+    import importlib
+    import pkgutil
+
+    import harness.commands as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"harness.commands.{mod.name}")
+
+
 def main() -> None:
-    app()
+    _register()
+    try:
+        app(standalone_mode=False)
+    except GamedayError as exc:
+        typer.echo(f"gameday: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("gameday: aborted", err=True)
+        sys.exit(3)
+    except Exception as exc:
+        # click's own errors (typer vendors click, so match by shape, not by class)
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        usage = any(c.__name__ in ("UsageError", "BadParameter") for c in type(exc).__mro__)
+        sys.exit(64 if usage else int(getattr(exc, "exit_code", 1)))
+    sys.exit(0)

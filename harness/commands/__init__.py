@@ -1,0 +1,1 @@
+"""One module per group of ``gameday`` commands; harness.cli imports them all."""

@@ -1,0 +1,216 @@
+"""The profile: what a run targets, how it loads it, which faults it injects, what it judges.
+
+A strict pydantic schema (unknown fields are errors) read from YAML, with ``--set
+path.to.field=value`` overrides validated exactly like the file. A bad profile raises
+:class:`ProfileError` whose message names the file, the field and what was expected; the
+CLI turns that into exit 64 before anything is started.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import BadInput
+
+FAULT_IDS = ("db-failover", "redis-primary-kill", "node-drain", "bad-release")
+
+
+class ProfileError(BadInput):
+    """A profile that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AllowList(_Strict):
+    """What a cluster run may touch; anything else is refused before it is injected."""
+
+    kube_contexts: list[str] = Field(default_factory=list, description="exact kube context names")
+    aws_accounts: list[str] = Field(default_factory=list, description="12-digit account ids")
+    aws_regions: list[str] = Field(default_factory=list)
+    resource_patterns: list[str] = Field(default_factory=lambda: ["hypercode-*"],
+                                         description="globs every targeted resource name must match")
+
+    def allows_resource(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in self.resource_patterns)
+
+
+class ClusterTarget(_Strict):
+    """A real EKS + AWS deployment of HyperCode."""
+
+    kube_context: str
+    namespace: str = "hypercode-core"
+    deployment: str = "hypercode-core"
+    aws_region: str
+    aws_account_id: str = Field(pattern=r"^\d{12}$")
+    db_instance: str | None = Field(None, description="RDS Multi-AZ instance id")
+    db_cluster: str | None = Field(None, description="Aurora cluster id (instead of db_instance)")
+    db_failover_target: str | None = Field(None, description="Aurora instance to promote")
+    replication_group: str | None = Field(None, description="ElastiCache replication group id")
+    node_group: str | None = Field(None, description="label selector value of the nodes to drain")
+    allow: AllowList = AllowList()
+
+
+class Target(_Strict):
+    kind: Literal["sandbox", "cluster", "external"] = "sandbox"
+    api_url: str | None = Field(None, description="HyperCode API base URL (behind the ingress)")
+    prometheus_url: str | None = None
+    sandbox: dict[str, Any] = Field(default_factory=dict,
+                                    description="sandbox settings, as for 'gameday sandbox up --set'")
+    sandbox_state_dir: Path | None = None
+    cluster: ClusterTarget | None = None
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> Target:
+        if self.kind == "cluster" and self.cluster is None:
+            raise ValueError("kind 'cluster' needs a 'cluster' section")
+        if self.kind in ("cluster", "external") and not (self.api_url and self.prometheus_url):
+            raise ValueError(f"kind {self.kind!r} needs api_url and prometheus_url")
+        return self
+
+
+class Load(_Strict):
+    """The Locust load: any locustfile, closed (users) or open (arrival rate) model."""
+
+    locustfile: Path = Path("loadtests/crew_spawn.py")
+    users: int = Field(100, ge=1, le=10_000)
+    spawn_rate: float = Field(20.0, gt=0, le=1000, description="users started per second")
+    workers: int = Field(0, ge=0, le=64, description="0 = one local process; N = master + N workers")
+    arrival_rate_per_min: float | None = Field(
+        None, gt=0, le=600_000,
+        description="open model: crews started per minute whatever the target's speed")
+    env: dict[str, str] = Field(default_factory=dict, description="environment for the locustfile")
+
+
+class Phases(_Strict):
+    warmup_s: float = Field(20, ge=0, le=3600)
+    baseline_s: float = Field(30, ge=0, le=3600)
+    cooldown_s: float = Field(20, ge=0, le=3600)
+
+
+class Fault(_Strict):
+    id: Literal["db-failover", "redis-primary-kill", "node-drain", "bad-release"]
+    experiment: Path
+    observe_s: float = Field(30, ge=0, le=3600, description="load keeps going after the injection")
+    recover_s: float = Field(60, gt=0, le=3600, description="bound for recovery before the next fault")
+    configuration: dict[str, Any] = Field(default_factory=dict,
+                                          description="Chaos Toolkit configuration overrides")
+
+
+class Profile(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    description: str = ""
+    target: Target = Target()
+    load: Load = Load()
+    phases: Phases = Phases()
+    faults: list[Fault] = Field(default_factory=list)
+    secrets: dict[str, str] = Field(default_factory=dict,
+                                    description="values redacted from every file gameday writes")
+
+    @model_validator(mode="after")
+    def _unique_faults(self) -> Profile:
+        ids = [f.id for f in self.faults]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"fault ids must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+def _format(source: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{source}: {field}: unknown field")
+        elif err["type"] == "missing":
+            lines.append(f"{source}: {field}: required field missing")
+        else:
+            got = json.dumps(err.get("input"), default=str)
+            got = got if len(got) <= 80 else got[:77] + "..."
+            lines.append(f"{source}: {field}: {err['msg']} (got {got})")
+    return "\n".join(lines)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``a.b=c`` → nested dict; a value is YAML (so numbers, booleans, lists work)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        path, sep, raw = pair.partition("=")
+        keys = path.strip().split(".")
+        if not sep or not all(keys):
+            raise ProfileError(f"--set {pair!r}: expected path.to.field=value")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        for key in keys[:-1]:
+            nxt = node.setdefault(key, {})
+            if not isinstance(nxt, dict):
+                raise ProfileError(f"--set {pair!r}: {key!r} already set to a value")
+            node = nxt
+        node[keys[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_raw(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: no such profile") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ProfileError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load(path: Path, overrides: list[str] | None = None) -> Profile:
+    """Read, override and validate a profile; relative paths resolve against the profile's folder
+    first, then the working directory."""
+    raw = _merge(read_raw(path), parse_overrides(overrides or []))
+    source = f"{path}{' (with --set)' if overrides else ''}"
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        raise ProfileError(_format(source, exc)) from None
+    return _resolve_paths(profile, path)
+
+
+def _resolve(p: Path, profile_path: Path, field: str, source: Path) -> Path:
+    if p.is_absolute():
+        candidates = [p]
+    else:
+        candidates = [profile_path.parent / p, Path.cwd() / p, profile_path.parent.parent / p]
+    for c in candidates:
+        if c.exists():
+            return c.resolve()
+    raise ProfileError(f"{source}: {field}: file not found: {p}")
+
+
+def _resolve_paths(profile: Profile, path: Path) -> Profile:
+    load_ = profile.load.model_copy(update={"locustfile": _resolve(profile.load.locustfile, path,
+                                                                   "load.locustfile", path)})
+    faults = [f.model_copy(update={"experiment": _resolve(f.experiment, path, f"faults.{i}.experiment", path)})
+              for i, f in enumerate(profile.faults)]
+    return profile.model_copy(update={"load": load_, "faults": faults})

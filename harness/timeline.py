@@ -1,0 +1,72 @@
+"""The run's timeline: one JSON object per line, appended and flushed as it happens.
+
+``{"t": <unix seconds, float>, "event": ..., "phase": ..., ...}``. Every part of a run (load,
+chaos, guard, orchestrator) writes here through one :class:`Timeline`; a run killed half-way
+leaves every event written so far on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Clock = Callable[[], float]
+
+
+class Timeline:
+    """Append-only, thread-safe, flushed and fsynced per event (events are rare and precious)."""
+
+    def __init__(self, path: Path, clock: Clock = time.time,
+                 redact: Callable[[Any], Any] | None = None) -> None:
+        self.path = path
+        self._clock = clock
+        self._redact = redact or (lambda v: v)
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "a", encoding="utf-8")
+
+    def append(self, event: str, phase: str | None = None, **fields: Any) -> dict[str, Any]:
+        rec: dict[str, Any] = {"t": self._clock(), "event": event}
+        if phase is not None:
+            rec["phase"] = phase
+        rec.update(fields)
+        rec = self._redact(rec)
+        line = json.dumps(rec, default=str, sort_keys=False)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        return rec
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    def __enter__(self) -> Timeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """Every complete event of a timeline; a torn last line (a killed writer) is skipped."""
+    out: list[dict[str, Any]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out

@@ -64,3 +64,7 @@ def main() -> None:
         usage = any(c.__name__ in ("UsageError", "BadParameter") for c in type(exc).__mro__)
         sys.exit(64 if usage else int(getattr(exc, "exit_code", 1)))
     sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

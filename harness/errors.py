@@ -26,3 +26,21 @@ class Interrupted(GamedayError):
     """Stopped by a signal or by the guard; rollbacks have run: exit 3."""
 
     exit_code = 3
+
+
+class NotAllowed(BadInput):
+    """A target outside the profile's allow-list (kube context, AWS account or region, resource
+    name): refused before anything is touched, exit 64."""
+
+
+class NothingToTarget(BadInput):
+    """A fault whose targets resolve to nothing (no such node, instance, group, pod): it fails
+    before anything is injected, exit 64."""
+
+
+class ExperimentError(BadInput):
+    """A Chaos Toolkit experiment that cannot be loaded or does not validate, exit 64."""
+
+
+class ChaosFailed(GamedayError):
+    """Chaos Toolkit could not run an experiment at all (not: the experiment deviated)."""

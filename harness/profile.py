@@ -54,7 +54,18 @@ class ClusterTarget(_Strict):
     db_cluster: str | None = Field(None, description="Aurora cluster id (instead of db_instance)")
     db_failover_target: str | None = Field(None, description="Aurora instance to promote")
     replication_group: str | None = Field(None, description="ElastiCache replication group id")
+    cache_node_group: str = Field("0001", pattern=r"^\d{4}$",
+                                  description="ElastiCache shard (node group) whose primary fails over")
     node_group: str | None = Field(None, description="label selector value of the nodes to drain")
+    node_label: str = Field("eks.amazonaws.com/nodegroup", min_length=1,
+                            description="node label whose value is node_group")
+    kubeconfig: Path | None = Field(None, description="kubeconfig file; default $KUBECONFIG or ~/.kube/config")
+    container: str | None = Field(None, description="container of the deployment whose image a release sets; "
+                                                    "default its first container")
+    bad_image: str | None = Field(None, min_length=1,
+                                  description="image of the core service that fails its health checks (bad release)")
+    redis_namespace: str | None = Field(None, description="namespace of a Redis running in the cluster")
+    redis_primary_selector: str | None = Field(None, description="label selector of that Redis's primary pod")
     allow: AllowList = AllowList()
 
 
@@ -80,13 +91,19 @@ class Load(_Strict):
     """The Locust load: any locustfile, closed (users) or open (arrival rate) model."""
 
     locustfile: Path = Path("loadtests/crew_spawn.py")
-    users: int = Field(100, ge=1, le=10_000)
+    users: int = Field(100, ge=0, le=10_000, description="closed model; 0 with an arrival rate = open model only")
     spawn_rate: float = Field(20.0, gt=0, le=1000, description="users started per second")
     workers: int = Field(0, ge=0, le=64, description="0 = one local process; N = master + N workers")
     arrival_rate_per_min: float | None = Field(
         None, gt=0, le=600_000,
         description="open model: crews started per minute whatever the target's speed")
     env: dict[str, str] = Field(default_factory=dict, description="environment for the locustfile")
+
+    @model_validator(mode="after")
+    def _sends_something(self) -> Load:
+        if self.users == 0 and not self.arrival_rate_per_min:
+            raise ValueError("users is 0 and there is no arrival_rate_per_min: nothing would be sent")
+        return self
 
 
 class Phases(_Strict):
@@ -213,4 +230,9 @@ def _resolve_paths(profile: Profile, path: Path) -> Profile:
                                                                    "load.locustfile", path)})
     faults = [f.model_copy(update={"experiment": _resolve(f.experiment, path, f"faults.{i}.experiment", path)})
               for i, f in enumerate(profile.faults)]
-    return profile.model_copy(update={"load": load_, "faults": faults})
+    target = profile.target
+    cluster = target.cluster
+    if cluster is not None and cluster.kubeconfig is not None:
+        kubeconfig = _resolve(cluster.kubeconfig.expanduser(), path, "target.cluster.kubeconfig", path)
+        target = target.model_copy(update={"cluster": cluster.model_copy(update={"kubeconfig": kubeconfig})})
+    return profile.model_copy(update={"load": load_, "faults": faults, "target": target})

@@ -32,7 +32,7 @@ class Knobs(_Strict):
 
     extra_latency_ms: float = Field(0.0, ge=0, le=10_000, description="added to every API request")
     auto_rollback: bool = Field(True, description="roll a release back after >3 failed health checks")
-    warm_pool_size: int = Field(100, ge=0, le=500, description="target size of the warm agent pool")
+    warm_pool_size: int = Field(200, ge=0, le=500, description="target size of the warm agent pool")
     replication: Literal["sync", "async"] = Field("sync", description="Postgres standby replication")
 
 

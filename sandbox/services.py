@@ -143,7 +143,9 @@ pid {d}/nginx.pid;
 error_log {layout.logs}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
+    # every request with its server-side time (ms resolution): an exact server-side latency
+    log_format gameday '$msec $request_time $upstream_response_time $status $request_method $request_uri';
+    access_log {layout.logs}/ingress-access.log gameday buffer=256k flush=1s;
     client_body_temp_path {d}/tmp/body;
     proxy_temp_path {d}/tmp/proxy;
     fastcgi_temp_path {d}/tmp/fastcgi;

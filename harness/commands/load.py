@@ -1,0 +1,79 @@
+"""``gameday load PROFILE``: the load alone against a target, for regression CI without chaos.
+
+Writes a run directory (resolved profile, timeline, every request, acknowledgements, Locust's
+own CSV and HTML report) and prints exact figures next to Locust's rounded ones. It judges
+nothing: ``gameday run`` and ``gameday compare`` do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analysis.locust_stats import read_final
+from analysis.requests import read_acks, read_requests, summarize
+from harness import profile as profile_mod
+from harness.app import app
+from harness.errors import BadInput
+from harness.load import preflight
+from harness.load.display import Progress
+from harness.load.runner import LoadSpec, run
+from harness.redact import Redactor
+from harness.rundir import new_run_dir, write_profile
+from harness.target import endpoints
+from harness.timeline import Timeline
+
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a profile field: path.to.field=value")]
+
+
+def spec_from_profile(p: profile_mod.Profile, host: str, run_dir: Path, duration_s: float) -> LoadSpec:
+    ld = p.load
+    return LoadSpec(locustfile=ld.locustfile, host=host, run_dir=run_dir, duration_s=duration_s,
+                    users=ld.users, spawn_rate=ld.spawn_rate, workers=ld.workers,
+                    arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env))
+
+
+@app.command()
+def load(
+    profile: Annotated[Path, typer.Argument(help="profile YAML")],
+    duration: Annotated[float | None, typer.Option(help="seconds of load (default: the profile's phases)")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory (default runs/<UTC>-<profile>-load)")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Run the profile's load alone against its target and record every request."""
+    p = profile_mod.load(profile, set_ or [])
+    seconds = duration if duration is not None else p.phases.warmup_s + p.phases.baseline_s + p.phases.cooldown_s
+    preflight.check_duration(seconds)
+    if p.load.users:
+        preflight.check_locustfile(p.load.locustfile)
+    ep = endpoints(p)
+    try:
+        preflight.check_host(ep.api)
+    except BadInput as exc:
+        hint = "; start it with 'gameday sandbox up'" if p.target.kind == "sandbox" else ""
+        raise BadInput(f"{exc}{hint}") from None
+    run_dir = new_run_dir(p, out, "load")
+    redactor = Redactor(p.secrets.values())
+    write_profile(run_dir, p, redactor)
+    spec = spec_from_profile(p, ep.api, run_dir, seconds)
+    with Timeline(run_dir / "timeline.jsonl", redact=redactor) as tl:
+        tl.append("load_started", phase="load", users=spec.users, workers=spec.workers,
+                  arrival_rate_per_min=spec.arrival_rate_per_min, duration_s=seconds, host=ep.api)
+        try:
+            with Progress(seconds) as prog:
+                run(spec, on_tick=prog.tick)
+        finally:
+            tl.append("load_stopped", phase="load")
+    s = summarize(read_requests(run_dir), len(read_acks(run_dir)))
+    final = read_final(run_dir)
+    lp95 = final.p95_ms if final else None
+    typer.echo(f"run directory {run_dir}")
+    typer.echo(f"requests {s.requests} ({s.rps:.1f}/s over {s.duration_s:.0f} s)  failures {s.failures}  "
+               f"5xx {s.fivexx}  acknowledged missions {s.acks}")
+    typer.echo(f"latency exact p50 {s.p50_ms:.1f} ms  p95 {s.p95_ms:.1f} ms  p99 {s.p99_ms:.1f} ms  "
+               f"| Locust p95 (rounded) {'-' if lp95 is None else f'{lp95:.0f}'} ms")
+    if spec.arrival_rate_per_min:
+        typer.echo(f"open model {spec.arrival_rate_per_min:g}/min: p95 from intended start "
+                   f"{s.p95_intended_ms:.1f} ms (coordinated omission corrected)")

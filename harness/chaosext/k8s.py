@@ -93,21 +93,18 @@ def wait_for_pods_ready(
 
 def pick_node(
     label_selector: str | None = None,
-    pod_label_selector: str | None = None,
-    pod_namespace: str | None = None,
+    deployment: str | None = None,
+    ns: str = "default",
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> str:
     """The node a drain should take, chosen the same way ``gameday plan`` shows it: among the
-    Ready, schedulable nodes matching ``label_selector``, the one running the most pods that
-    match ``pod_label_selector`` (the drain that hurts most), ties broken by name."""
-    v1 = client.CoreV1Api(api_client(secrets))
+    Ready, schedulable nodes matching ``label_selector``, the one running the most pods of
+    ``deployment`` (the drain that hurts most), ties broken by name."""
+    api = api_client(secrets)
+    v1 = client.CoreV1Api(api)
     nodes = v1.list_node(label_selector=label_selector or None).items
-    counts: dict[str, int] = {}
-    if pod_label_selector and pod_namespace:
-        for p in v1.list_namespaced_pod(pod_namespace, label_selector=pod_label_selector).items:
-            if p.spec and p.spec.node_name:
-                counts[p.spec.node_name] = counts.get(p.spec.node_name, 0) + 1
+    counts = pods_per_node(v1, read_deployment(client.AppsV1Api(api), deployment, ns), ns) if deployment else {}
     name = choose_node(nodes, counts)
     if name is None:
         raise ActivityFailed(f"no Ready, schedulable node matches '{label_selector}'")
@@ -121,6 +118,19 @@ def choose_node(nodes: Iterable[Any], pods_per_node: Mapping[str, int]) -> str |
     if not usable:
         return None
     return sorted(usable, key=lambda name: (-pods_per_node.get(name, 0), name))[0]
+
+
+def pods_per_node(v1: Any, dep: Any, ns: str) -> dict[str, int]:
+    """How many pods of deployment ``dep`` (by its selector) run on each node."""
+    labels = (dep.spec.selector.match_labels if dep.spec and dep.spec.selector else None) or {}
+    if not labels:
+        return {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    counts: dict[str, int] = {}
+    for p in v1.list_namespaced_pod(ns, label_selector=selector).items:
+        if p.spec and p.spec.node_name:
+            counts[p.spec.node_name] = counts.get(p.spec.node_name, 0) + 1
+    return counts
 
 
 def node_ready(node: Any) -> bool:
@@ -165,8 +175,9 @@ def read_deployment(api: Any, name: str, ns: str) -> Any:
 
 
 def refuse_placeholder(what: str, value: Any) -> None:
-    """An unsubstituted ``${...}`` (a configuration key nobody set) must never reach the cluster."""
-    if not isinstance(value, str) or not value or "${" in value:
+    """An unsubstituted ``${...}`` (a configuration key nobody set) or an experiment's ``<unset X>``
+    placeholder must never reach the cluster."""
+    if not isinstance(value, str) or not value or "${" in value or value.startswith("<unset"):
         raise ActivityFailed(f"{what}: expected a value, got {value!r} (is its configuration key set?)")
 
 

@@ -1,0 +1,171 @@
+"""Loading, checking and reading Chaos Toolkit experiments: chaoslib's errors become gameday's.
+
+This is the adapter's edge for everything that happens before an experiment runs: a file that
+is not JSON/YAML, an experiment chaoslib finds invalid, a configuration that cannot be loaded
+all raise :class:`~harness.errors.ExperimentError` (exit 64) naming the file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from harness.errors import ExperimentError
+
+Kind = Literal["sandbox", "cluster", "neutral"]
+Section = Literal["hypothesis", "method", "rollbacks"]
+
+# provider modules that act on one kind of target; anything else is neutral (SLA probes, stdlib)
+SANDBOX_MODULES = ("sandbox.chaos",)
+CLUSTER_MODULES = ("chaosaws", "chaosk8s", "harness.chaosext.k8s", "harness.chaosext.release",
+                   "harness.chaosext.aws")
+KUBE_MODULES = ("chaosk8s", "harness.chaosext.k8s", "harness.chaosext.release")
+AWS_MODULES = ("chaosaws", "harness.chaosext.aws")
+
+
+@dataclass(frozen=True)
+class Activity:
+    section: Section
+    index: int
+    type: str
+    name: str
+    module: str
+    func: str
+    arguments: Mapping[str, Any]
+    raw: Mapping[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.module}.{self.func}"
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The experiment at ``path`` (JSON or YAML), not yet validated."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ExperimentError(f"{path}: cannot read the experiment ({exc.strerror})") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ExperimentError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ExperimentError(f"{path}: an experiment is a mapping, got {type(data).__name__}")
+    return data
+
+
+def validate(experiment: Mapping[str, Any], path: Path) -> None:
+    """chaoslib's own validation (it imports the provider modules and checks every argument
+    against its function's signature); any failure becomes an ExperimentError."""
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    try:
+        ensure_experiment_is_valid(copy.deepcopy(dict(experiment)))
+    except ChaosException as exc:
+        raise ExperimentError(f"{path}: {exc}") from None
+    except (ImportError, AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise ExperimentError(f"{path}: invalid experiment ({type(exc).__name__}: {exc})") from None
+
+
+def activities(experiment: Mapping[str, Any]) -> Iterator[Activity]:
+    """Every Python activity of the hypothesis, the method and the rollbacks, in order."""
+    sections: list[tuple[Section, list[Any]]] = [
+        ("hypothesis", list((experiment.get("steady-state-hypothesis") or {}).get("probes") or [])),
+        ("method", list(experiment.get("method") or [])),
+        ("rollbacks", list(experiment.get("rollbacks") or [])),
+    ]
+    for section, items in sections:
+        for i, act in enumerate(items):
+            if not isinstance(act, Mapping):
+                continue
+            provider = act.get("provider") or {}
+            yield Activity(section=section, index=i, type=str(act.get("type", "")), name=str(act.get("name", "")),
+                           module=str(provider.get("module", "")), func=str(provider.get("func", "")),
+                           arguments=dict(provider.get("arguments") or {}), raw=act)
+
+
+def kind(experiment: Mapping[str, Any]) -> Kind:
+    """sandbox or cluster by the providers it uses; ExperimentError when it mixes both."""
+    mods = {a.module for a in activities(experiment)}
+    for entry in (experiment.get("configuration") or {}).values():
+        if isinstance(entry, Mapping) and entry.get("type") == "probe":
+            mods.add(str((entry.get("provider") or {}).get("module", "")))
+    sandbox = any(m.startswith(SANDBOX_MODULES) for m in mods)
+    cluster = any(m.startswith(CLUSTER_MODULES) for m in mods)
+    if sandbox and cluster:
+        raise ExperimentError(f"{experiment.get('title')!r} drives both the sandbox and a cluster; split it")
+    return "sandbox" if sandbox else "cluster" if cluster else "neutral"
+
+
+def uses(experiment: Mapping[str, Any], prefixes: tuple[str, ...]) -> bool:
+    mods = {a.module for a in activities(experiment)}
+    for entry in (experiment.get("configuration") or {}).values():
+        if isinstance(entry, Mapping) and entry.get("type") == "probe":
+            mods.add(str((entry.get("provider") or {}).get("module", "")))
+    return any(m.startswith(prefixes) for m in mods)
+
+
+def dynamic_keys(experiment: Mapping[str, Any]) -> list[str]:
+    """Configuration keys whose value a probe computes when the experiment starts."""
+    return [k for k, v in (experiment.get("configuration") or {}).items()
+            if isinstance(v, Mapping) and v.get("type") == "probe"]
+
+
+def static_configuration(experiment: Mapping[str, Any], overlay: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The configuration the run will see, before dynamic entries: the experiment's block with
+    ``overlay`` on top, environment references resolved (chaoslib's rules)."""
+    from chaoslib.configuration import load_configuration
+    from chaoslib.exceptions import ChaosException
+
+    block = {k: v for k, v in (experiment.get("configuration") or {}).items() if k not in overlay}
+    block = {k: v for k, v in block.items() if not (isinstance(v, Mapping) and v.get("type") == "probe")}
+    try:
+        conf: dict[str, Any] = load_configuration(copy.deepcopy(block))
+    except ChaosException as exc:
+        raise ExperimentError(f"{path}: configuration: {exc}") from None
+    conf.update(overlay)
+    return conf
+
+
+def substitute(arguments: Mapping[str, Any], configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """``${key}`` placeholders replaced as chaoslib will replace them."""
+    from chaoslib import substitute as ctk_substitute
+
+    out = ctk_substitute(dict(arguments), dict(configuration), {})
+    return dict(out or {})
+
+
+def with_configuration(experiment: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of the experiment whose configuration block has ``overlay`` on top."""
+    exp = copy.deepcopy(dict(experiment))
+    conf = dict(exp.get("configuration") or {})
+    conf.update(copy.deepcopy(dict(overlay)))
+    exp["configuration"] = conf
+    return exp
+
+
+@contextmanager
+def scoped_env(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, leave alone) environment variables for the duration of a block:
+    chaosk8s reads its kubeconfig and context only from there."""
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is not None:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, old in saved.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old

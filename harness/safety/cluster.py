@@ -1,0 +1,348 @@
+"""Resolving cluster faults against the live Kubernetes and AWS APIs, inside the allow-list.
+
+Order, so that nothing outside the allow-list is even looked at: the profile's own names are
+checked first (:func:`harness.safety.allow.check_static`); then the kube context must exist
+in the kubeconfig and the AWS credentials must be for the allowed account; then each action's
+arguments (after substitution) are resolved to real things, every name checked again. An
+action gameday cannot resolve is refused: it runs only what it can show.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.chaos.experiment import Activity
+from harness.errors import BadInput, NotAllowed, NothingToTarget, TargetUnavailable
+from harness.profile import ClusterTarget, Profile
+from harness.safety import allow
+from harness.safety.model import PlannedStep, ResolvedTarget
+
+
+@dataclass
+class ClusterApis:
+    """Clients for the allowed cluster and account; None for what no fault needs."""
+
+    cluster: ClusterTarget
+    kubeconfig: str | None = None
+    core: Any = None
+    apps: Any = None
+    rds: Any = None
+    elasticache: Any = None
+    account: str | None = None
+
+    @property
+    def source(self) -> str:
+        parts = []
+        if self.core is not None:
+            parts.append(f"kube context {self.cluster.kube_context} ({self.kubeconfig})")
+        if self.account is not None:
+            parts.append(f"AWS account {self.account} in {self.cluster.aws_region}")
+        return ", ".join(parts) or "no live API needed"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """For chaosk8s during the run: it reads the kubeconfig and context only from there."""
+        if self.core is None or self.kubeconfig is None:
+            return {}
+        return {"KUBECONFIG": self.kubeconfig, "KUBERNETES_CONTEXT": self.cluster.kube_context}
+
+
+def connect(cluster: ClusterTarget, need_kube: bool, need_aws: bool) -> ClusterApis:
+    """Check the allow-list, then open the APIs the faults need (and check who we are)."""
+    allow.check_static(cluster)
+    apis = ClusterApis(cluster)
+    if need_kube:
+        _connect_kube(apis)
+    if need_aws:
+        _connect_aws(apis)
+    return apis
+
+
+def _connect_kube(apis: ClusterApis) -> None:
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    c = apis.cluster
+    path = str(c.kubeconfig or os.environ.get("KUBECONFIG") or Path("~/.kube/config").expanduser())
+    try:
+        contexts, _ = config.list_kube_config_contexts(config_file=path)
+    except (ConfigException, OSError) as exc:
+        raise BadInput(f"kubeconfig {path}: cannot be read ({exc})") from None
+    names = [ctx["name"] for ctx in contexts or []]
+    if c.kube_context not in names:
+        raise NotAllowed(f"kube context {c.kube_context!r} is not in {path} (it has: {', '.join(names) or 'none'}); "
+                         f"refusing to guess another one")
+    try:
+        api = config.new_client_from_config(config_file=path, context=c.kube_context)
+    except ConfigException as exc:
+        raise BadInput(f"kube context {c.kube_context}: {exc}") from None
+    apis.kubeconfig, apis.core, apis.apps = path, client.CoreV1Api(api), client.AppsV1Api(api)
+
+
+def _connect_aws(apis: ClusterApis) -> None:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    c = apis.cluster
+    session = boto3.session.Session(region_name=c.aws_region)
+    try:
+        account = str(session.client("sts").get_caller_identity()["Account"])
+    except (BotoCoreError, ClientError) as exc:
+        raise TargetUnavailable(f"AWS: cannot tell which account the credentials are for ({exc})") from None
+    allow.check_account(c, account)
+    apis.account = account
+    apis.rds = session.client("rds")
+    apis.elasticache = session.client("elasticache")
+
+
+def overlay(profile: Profile) -> dict[str, Any]:
+    """Configuration every cluster experiment gets from the profile (keys with no value left out)."""
+    c = profile.target.cluster
+    assert c is not None  # the schema requires it for kind 'cluster'
+    values: dict[str, Any] = {
+        "prometheus_url": profile.target.prometheus_url, "aws_region": c.aws_region,
+        "namespace": c.namespace, "deployment": c.deployment, "container": c.container or "",
+        "bad_image": c.bad_image, "db_instance": c.db_instance, "db_cluster": c.db_cluster,
+        "db_failover_target": c.db_failover_target, "replication_group": c.replication_group,
+        "cache_node_group": c.cache_node_group, "node_group": c.node_group, "node_label": c.node_label,
+        "redis_namespace": c.redis_namespace, "redis_primary_selector": c.redis_primary_selector,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def describe(act: Activity, args: Mapping[str, Any], apis: ClusterApis) -> PlannedStep:
+    """One activity in plain words with its targets resolved and allowed; an action gameday does
+    not know is refused."""
+    if act.type != "action":
+        shown = ", ".join(f"{k}={v}" for k, v in args.items())
+        return PlannedStep(act.section, act.type, act.name, f"{act.func}({shown})")
+    fn = _DESCRIBERS.get(act.ref)
+    if fn is None:
+        raise NotAllowed(f"action {act.name!r} ({act.ref}): gameday does not know what it targets, so it cannot "
+                         f"check it against the allow-list; refusing. Known cluster actions: "
+                         f"{', '.join(sorted(_DESCRIBERS))}")
+    what, targets = fn(args, apis)
+    return PlannedStep(act.section, act.type, act.name, what, tuple(targets))
+
+
+# ---- AWS -------------------------------------------------------------------------------------
+def _aws(apis: ClusterApis, what: str) -> None:
+    if apis.rds is None:
+        raise BadInput(f"{what}: no AWS connection (internal: the experiment was not seen to use AWS)")
+
+
+def _aws_call(fn: Callable[[], Any], what: str, missing: tuple[str, ...]) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in missing:
+            raise NothingToTarget(f"{what}: not found ({code}); nothing to inject") from None
+        raise TargetUnavailable(f"{what}: AWS answered {code}: {exc}") from None
+    except BotoCoreError as exc:
+        raise TargetUnavailable(f"{what}: {exc}") from None
+
+
+def _reboot_db(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[ResolvedTarget]]:
+    ident = str(args.get("db_instance_identifier") or "")
+    allow.check_resource(apis.cluster, "RDS instance", ident)
+    _aws(apis, "reboot_db_instance")
+    found = _aws_call(lambda: apis.rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"],
+                      f"RDS instance {ident}", ("DBInstanceNotFound", "DBInstanceNotFoundFault"))
+    if not found:
+        raise NothingToTarget(f"RDS instance {ident}: not found; nothing to inject")
+    inst = found[0]
+    multi = bool(inst.get("MultiAZ"))
+    failover = bool(args.get("force_failover")) and multi
+    detail = (f"{inst.get('Engine')} {inst.get('DBInstanceClass')}, {inst.get('DBInstanceStatus')}, "
+              f"primary in {inst.get('AvailabilityZone')}, standby in {inst.get('SecondaryAvailabilityZone') or '-'}"
+              f"{'' if multi else ', NOT Multi-AZ'}")
+    what = (f"reboot RDS instance {ident} with ForceFailover: the standby in "
+            f"{inst.get('SecondaryAvailabilityZone')} is to take over" if failover
+            else f"reboot RDS instance {ident} (no failover: {'not Multi-AZ' if not multi else 'force_failover off'})")
+    return what, [ResolvedTarget("rds instance", ident, detail)]
+
+
+def _failover_cluster(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[ResolvedTarget]]:
+    ident = str(args.get("db_cluster_identifier") or "")
+    target = args.get("target_db_instance_identifier")
+    allow.check_resource(apis.cluster, "Aurora cluster", ident)
+    if not target:
+        raise BadInput(f"failover_db_cluster on {ident}: target_db_instance_identifier is required (set "
+                       f"target.cluster.db_failover_target): gameday does not let AWS pick the instance")
+    allow.check_resource(apis.cluster, "Aurora failover target", str(target))
+    _aws(apis, "failover_db_cluster")
+    found = _aws_call(lambda: apis.rds.describe_db_clusters(DBClusterIdentifier=ident)["DBClusters"],
+                      f"Aurora cluster {ident}", ("DBClusterNotFoundFault", "DBClusterNotFound"))
+    if not found:
+        raise NothingToTarget(f"Aurora cluster {ident}: not found; nothing to inject")
+    members = {m["DBInstanceIdentifier"]: m for m in found[0].get("DBClusterMembers", [])}
+    writer = next((m for m, v in members.items() if v.get("IsClusterWriter")), None)
+    if target not in members:
+        raise NothingToTarget(f"Aurora cluster {ident} has no member {target} (members: {', '.join(members)})")
+    if target == writer:
+        raise BadInput(f"Aurora cluster {ident}: {target} is already the writer; choose a reader as db_failover_target")
+    return (f"fail Aurora cluster {ident} over: writer {writer} -> {target}",
+            [ResolvedTarget("aurora cluster", ident, f"{found[0].get('Status')}, writer {writer}, "
+                                                     f"members {', '.join(sorted(members))}"),
+             ResolvedTarget("aurora instance", str(target), "to be promoted to writer")])
+
+
+def _test_failover(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[ResolvedTarget]]:
+    ident = str(args.get("replication_group_id") or "")
+    shard = str(args.get("node_group_id") or "")
+    allow.check_resource(apis.cluster, "ElastiCache replication group", ident)
+    _aws(apis, "test_failover")
+    found = _aws_call(lambda: apis.elasticache.describe_replication_groups(ReplicationGroupId=ident)
+                      ["ReplicationGroups"], f"ElastiCache replication group {ident}",
+                      ("ReplicationGroupNotFoundFault",))
+    if not found:
+        raise NothingToTarget(f"ElastiCache replication group {ident}: not found; nothing to inject")
+    group = found[0]
+    ng = next((g for g in group.get("NodeGroups", []) if g.get("NodeGroupId") == shard), None)
+    if ng is None:
+        shards = ", ".join(g.get("NodeGroupId", "?") for g in group.get("NodeGroups", []))
+        raise NothingToTarget(f"replication group {ident} has no shard {shard} (it has: {shards})")
+    members = ng.get("NodeGroupMembers", [])
+    primary = next((m["CacheClusterId"] for m in members if m.get("CurrentRole") == "primary"), None)
+    replicas = [m["CacheClusterId"] for m in members if m.get("CurrentRole") != "primary"]
+    if not replicas:
+        raise NothingToTarget(f"replication group {ident} shard {shard} has no replica to promote")
+    auto = group.get("AutomaticFailover", "?")
+    return (f"TestFailover on ElastiCache {ident} shard {shard}: primary {primary} fails, one of "
+            f"{', '.join(replicas)} is promoted (AWS allows 5 per shard per 24 h)",
+            [ResolvedTarget("elasticache replication group", ident,
+                            f"{group.get('Status')}, automatic failover {auto}, shard {shard}: primary {primary}, "
+                            f"replicas {', '.join(replicas)}")])
+
+
+# ---- Kubernetes ------------------------------------------------------------------------------
+def _kube(apis: ClusterApis, what: str) -> None:
+    if apis.core is None:
+        raise BadInput(f"{what}: no Kubernetes connection (internal: the experiment was not seen to use it)")
+
+
+def _kube_call(fn: Callable[[], Any], what: str) -> Any:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return fn()
+    except ApiException as exc:
+        if exc.status == 404:
+            raise NothingToTarget(f"{what}: not found; nothing to inject") from None
+        raise TargetUnavailable(f"{what}: the Kubernetes API answered {exc.status} {exc.reason}") from None
+    except Exception as exc:  # urllib3 / socket errors: the API is unreachable
+        if isinstance(exc, (NothingToTarget, NotAllowed, BadInput)):
+            raise
+        raise TargetUnavailable(f"{what}: the Kubernetes API cannot be reached ({type(exc).__name__}: {exc})") from None
+
+
+def _nodes(args: Mapping[str, Any], apis: ClusterApis, verb: str) -> tuple[str, list[ResolvedTarget]]:
+    _kube(apis, f"{verb} nodes")
+    c = apis.cluster
+    if not c.node_group:
+        raise BadInput(f"{verb} nodes: set target.cluster.node_group: it is how the allow-list scopes nodes")
+    allow.check_resource(c, "node group", c.node_group)
+    name, selector = args.get("name"), args.get("label_selector")
+    if name:
+        nodes = _kube_call(lambda: apis.core.list_node(field_selector=f"metadata.name={name}").items, f"node {name}")
+    else:
+        nodes = _kube_call(lambda: apis.core.list_node(label_selector=selector or None).items, f"nodes {selector}")
+    if not nodes:
+        raise NothingToTarget(f"{verb}: no node matches {('name ' + str(name)) if name else repr(selector)}")
+    if args.get("count") is not None and not name:
+        raise BadInput(f"{verb} nodes with count={args.get('count')}: chaosk8s would pick at random; name the node "
+                       f"(gameday pins it: configuration key drain_node) so the plan shows what is drained")
+    targets = []
+    for n in nodes:
+        group = (n.metadata.labels or {}).get(c.node_label)
+        if group != c.node_group:
+            raise NotAllowed(f"node {n.metadata.name} is in {c.node_label}={group}, not the allowed node group "
+                             f"{c.node_group}; refusing")
+        pods = []
+        if verb == "drain":
+            listed = _kube_call(lambda nm=n.metadata.name: apis.core.list_pod_for_all_namespaces(
+                field_selector=f"spec.nodeName={nm}").items, f"pods on {n.metadata.name}")
+            pods = sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in listed)
+        detail = f"{c.node_label}={group}" + (f", pods: {', '.join(pods) or 'none'}" if verb == "drain" else "")
+        targets.append(ResolvedTarget("node", str(n.metadata.name), detail))
+    names = ", ".join(t.name for t in targets)
+    what = {"drain": f"drain {names}: cordon, then evict every managed pod (PodDisruptionBudgets honoured)",
+            "cordon": f"cordon {names}", "uncordon": f"uncordon {names}"}[verb]
+    return what, targets
+
+
+def _terminate_pods(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[ResolvedTarget]]:
+    _kube(apis, "terminate_pods")
+    c = apis.cluster
+    ns = str(args.get("ns") or "default")
+    allow.check_resource(c, "namespace", ns)
+    selector, pattern = args.get("label_selector"), args.get("name_pattern")
+    pods = _kube_call(lambda: apis.core.list_namespaced_pod(ns, label_selector=selector or None).items,
+                      f"pods {selector} in {ns}")
+    names = sorted(p.metadata.name for p in pods if not pattern or re.search(str(pattern), p.metadata.name))
+    if not names:
+        raise NothingToTarget(f"terminate_pods: no pod matches {selector!r} in namespace {ns}; nothing to kill")
+    for n in names:
+        allow.check_resource(c, "pod", n)
+    qty = int(args.get("qty", 1))
+    if args.get("all"):
+        chosen, how = names, "all"
+    elif args.get("rand"):
+        chosen, how = names, f"{qty} at random of"
+    else:
+        chosen, how = names[:qty], "first"
+    grace = args.get("grace_period", -1)
+    return (f"delete pod(s) {', '.join(chosen)} in {ns} ({how} {len(names)} matching '{selector}'; "
+            f"grace period {'default' if int(grace) < 0 else str(grace) + ' s'})",
+            [ResolvedTarget("pod", f"{ns}/{n}", f"selector {selector}") for n in chosen])
+
+
+def _deployment(args: Mapping[str, Any], apis: ClusterApis, verb: str) -> tuple[str, list[ResolvedTarget]]:
+    _kube(apis, verb)
+    from harness.chaosext.k8s import container_of, revision_of
+
+    c = apis.cluster
+    name, ns = str(args.get("name") or ""), str(args.get("ns") or "default")
+    allow.check_resource(c, "namespace", ns)
+    allow.check_resource(c, "deployment", name)
+    dep = _kube_call(lambda: apis.apps.read_namespaced_deployment(name, ns), f"deployment {ns}/{name}")
+    try:
+        cont = container_of(dep, str(args.get("container") or "") or None)
+    except Exception as exc:  # ActivityFailed: no such container
+        raise NothingToTarget(f"deployment {ns}/{name}: {exc}") from None
+    st = dep.status
+    detail = (f"container {cont.name} image {cont.image}, revision {revision_of(dep.metadata.annotations)}, "
+              f"{st.available_replicas if st else 0}/{dep.spec.replicas} available")
+    image = args.get("image")
+    if verb == "set_image":
+        what = f"set image of {ns}/{name} container {cont.name}: {cont.image} -> {image} (a new rollout)"
+    elif verb == "restore_image":
+        what = (f"make sure {ns}/{name} container {cont.name} runs {image} "
+                f"({'no-op now' if cont.image == image else 'patch if still different then'})")
+    else:
+        what = f"rollout undo {ns}/{name} to revision {args.get('to_revision') or 'the previous one'}"
+    return what, [ResolvedTarget("deployment", f"{ns}/{name}", detail)]
+
+
+Describer = Callable[[Mapping[str, Any], ClusterApis], tuple[str, list[ResolvedTarget]]]
+
+_DESCRIBERS: dict[str, Describer] = {
+    "chaosaws.rds.actions.reboot_db_instance": _reboot_db,
+    "chaosaws.rds.actions.failover_db_cluster": _failover_cluster,
+    "chaosaws.elasticache.actions.test_failover": _test_failover,
+    "chaosk8s.node.actions.drain_nodes": lambda a, x: _nodes(a, x, "drain"),
+    "chaosk8s.node.actions.cordon_node": lambda a, x: _nodes(a, x, "cordon"),
+    "chaosk8s.node.actions.uncordon_node": lambda a, x: _nodes(a, x, "uncordon"),
+    "chaosk8s.pod.actions.terminate_pods": _terminate_pods,
+    "harness.chaosext.release.set_image": lambda a, x: _deployment(a, x, "set_image"),
+    "harness.chaosext.release.restore_image": lambda a, x: _deployment(a, x, "restore_image"),
+    "harness.chaosext.release.rollout_undo": lambda a, x: _deployment(a, x, "rollout_undo"),
+}

@@ -8,8 +8,10 @@ PROFILE ?= profiles/sandbox.yaml
 bootstrap:
 	./scripts/bootstrap
 
+# until `gameday run` exists: sandbox up, 30 s of the default load, its figures, sandbox down
 run: bootstrap
-	$(BIN)/python scripts/demo_run.py
+	$(BIN)/gameday sandbox up
+	$(BIN)/gameday load profiles/load-only.yaml --duration 30; rc=$$?; $(BIN)/gameday sandbox down; exit $$rc
 
 lint: bootstrap
 	$(BIN)/ruff check .

@@ -6,6 +6,9 @@
 * server, exact: the ingress's access log, every request's ``$request_time`` (1 ms resolution)
 * server, histogram: Prometheus ``histogram_quantile`` over http_request_duration_seconds
 
+and what the sandbox cost: the CPU share of every sandbox process (those naming its state
+directory, and their children) over the load, against the machine's cores.
+
     .venv/bin/python benchmarks/latency_sources.py [--users 100] [--seconds 60]
 
 Brings the sandbox up on its default state dir (and down at the end unless --keep-up).
@@ -24,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +53,23 @@ def server_samples(log: Path, t0: float, t1: float) -> np.ndarray:
         if t0 <= end <= t1:
             out.append(float(parts[1]) * 1000)
     return np.asarray(out)
+
+
+def sandbox_cpu_seconds(state_dir: str) -> float:
+    total = 0.0
+    seen: set[int] = set()
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if state_dir not in " ".join(p.info["cmdline"] or []):
+                continue
+            for q in [p, *p.children(recursive=True)]:
+                if q.pid not in seen:
+                    seen.add(q.pid)
+                    t = q.cpu_times()
+                    total += t.user + t.system
+        except psutil.Error:
+            continue
+    return total
 
 
 def prom_p95(prom: str, window_s: int, at: float) -> float:
@@ -80,11 +101,13 @@ def main() -> int:
             prof.write_text(f"name: latency\nload: {{locustfile: {ROOT}/loadtests/crew_spawn.py, "
                             f"users: {args.users}, spawn_rate: 20}}\n")
             run_dir = Path(tmp) / "run"
+            cpu0, wall0 = sandbox_cpu_seconds(st["state_dir"]), time.monotonic()
             r = subprocess.run([PY, "-m", "harness.cli", "load", str(prof), "--duration", str(args.seconds),
                                 "--out", str(run_dir)], cwd=ROOT, capture_output=True, text=True, check=False)
             if r.returncode != 0:
                 print(r.stderr, file=sys.stderr)
                 return 1
+            share = (sandbox_cpu_seconds(st["state_dir"]) - cpu0) / ((time.monotonic() - wall0) * psutil.cpu_count())
             df = read_requests(run_dir)
             t0 = float(df["t_start"].min())
             t1 = float((df["t_start"] + df["latency_ms"] / 1000).max())
@@ -97,6 +120,7 @@ def main() -> int:
         print(f"  p95 Locust (rounded)    {final.p95_ms if final else float('nan'):8.1f} ms")
         print(f"  p95 server exact (log)  {percentile(server, 95):8.1f} ms")
         print(f"  p95 server histogram    {hist:8.1f} ms  (Prometheus, bucket-interpolated)")
+        print(f"  sandbox CPU share       {share:8.0%}  of {psutil.cpu_count()} cores (Locust not included)")
         return 0
     finally:
         if not args.keep_up:

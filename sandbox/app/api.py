@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 import asyncpg
 from aiohttp import web
-from prometheus_client import disable_created_metrics
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from redis import exceptions as redis_exc
 
@@ -315,21 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unhealthy", action="store_true", help="a bad build: probes answer 503")
     ns = parser.parse_args(argv)
     args = common.pod_args(ns)
-    log = common.setup_logging("core-api", args)
-    try:
-        cfg = config.load(args.state)
-        common.read_db_password(args.state)
-    except config.ConfigError as exc:
-        common.log_error(log, "cannot start", exc)
-        return 2
-    disable_created_metrics()  # type: ignore[no-untyped-call]
-    try:
-        asyncio.run(Api(cfg, args, ns.revision, not ns.unhealthy, log).run())
-    except OSError as exc:
-        common.log_error(log, "cannot serve", exc, port=args.port)
-        return 1
-    return 0
-
+    return common.run_pod("core-api", args,
+                          lambda cfg, log: Api(cfg, args, ns.revision, not ns.unhealthy, log).run())
 
 if __name__ == "__main__":
     raise SystemExit(main())

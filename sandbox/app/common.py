@@ -17,7 +17,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +73,27 @@ def pod_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 def pod_args(ns: argparse.Namespace) -> PodArgs:
     return PodArgs(state=ns.state, pod=ns.pod, node=ns.node, port=ns.port)
+
+
+def run_pod(service: str, args: PodArgs,
+            serve: Callable[[config.SandboxConfig, logging.Logger], Coroutine[Any, Any, None]]) -> int:
+    """A pod's main: config and secrets or exit 2, serve until signalled (0), port taken (1)."""
+    from prometheus_client import disable_created_metrics
+
+    log = setup_logging(service, args)
+    try:
+        cfg = config.load(args.state)
+        read_db_password(args.state)
+    except config.ConfigError as exc:
+        log_error(log, "cannot start", exc)
+        return 2
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    try:
+        asyncio.run(serve(cfg, log))
+    except OSError as exc:
+        log_error(log, "cannot serve", exc, port=args.port)
+        return 1
+    return 0
 
 
 def read_db_password(state: Path) -> str:

@@ -22,7 +22,6 @@ from collections import Counter
 
 import asyncpg
 from aiohttp import web
-from prometheus_client import disable_created_metrics
 from redis import exceptions as redis_exc
 
 from .. import config
@@ -293,21 +292,7 @@ async def _close(db: asyncpg.Pool, redis: common.RedisClients) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = common.pod_parser("sandbox.app.worker", "worker pod of the HyperCode sandbox")
     args = common.pod_args(parser.parse_args(argv))
-    log = common.setup_logging("worker", args)
-    try:
-        cfg = config.load(args.state)
-        common.read_db_password(args.state)
-    except config.ConfigError as exc:
-        common.log_error(log, "cannot start", exc)
-        return 2
-    disable_created_metrics()  # type: ignore[no-untyped-call]
-    try:
-        asyncio.run(Worker(cfg, args, log).run())
-    except OSError as exc:
-        common.log_error(log, "cannot serve", exc, port=args.port)
-        return 1
-    return 0
-
+    return common.run_pod("worker", args, lambda cfg, log: Worker(cfg, args, log).run())
 
 if __name__ == "__main__":
     raise SystemExit(main())

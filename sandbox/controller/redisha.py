@@ -12,11 +12,21 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from .. import procs
 from ..config import REDIS_INSTANCES, SENTINELS, SandboxConfig
 from ..layout import REDIS_MASTER_NAME, Layout
 from .supervisor import Supervisor
+
+
+def _probe_client(port: int) -> aioredis.Redis:
+    """A client for one status read: no retries. redis-py 8 retries a refused connection 10
+    times with backoff (about 4 s), which made every ``GET /status`` take 4 s while a Redis
+    instance was down, and every chaos wait that polls it overshoot a failover by as much."""
+    return aioredis.Redis(host="127.0.0.1", port=port, socket_timeout=0.5, socket_connect_timeout=0.5,
+                          retry=Retry(NoBackoff(), 0))
 
 
 class RedisOps:
@@ -37,8 +47,7 @@ class RedisOps:
         """The primary a majority of reachable Sentinels name, or None."""
         votes: dict[str, int] = {}
         for s in SENTINELS:
-            client = aioredis.Redis(host="127.0.0.1", port=self.cfg.ports.sentinel(s),
-                                    socket_timeout=0.5, socket_connect_timeout=0.5)
+            client = _probe_client(self.cfg.ports.sentinel(s))
             try:
                 addr = await client.execute_command("SENTINEL", "get-master-addr-by-name",
                                                     REDIS_MASTER_NAME)
@@ -59,8 +68,7 @@ class RedisOps:
         primary = await self.sentinel_primary()
         if primary is None:
             return None
-        client = aioredis.Redis(host="127.0.0.1", port=self.cfg.ports.redis(primary),
-                                socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = _probe_client(self.cfg.ports.redis(primary))
         try:
             return int(await client.llen("agents:warm"))
         except (aioredis.RedisError, OSError):
@@ -69,8 +77,7 @@ class RedisOps:
             await client.aclose()
 
     async def role(self, instance: str) -> tuple[bool, str]:
-        client = aioredis.Redis(host="127.0.0.1", port=self.cfg.ports.redis(instance),
-                                socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = _probe_client(self.cfg.ports.redis(instance))
         try:
             info = await client.info("replication")
             role = str(info.get("role", "unknown"))

@@ -1,0 +1,96 @@
+"""The Prometheus evidence of a run: range data of every query the checks use, on disk.
+
+Taken at the end of a run (and on abort), for the run's window, at ``checks.step_s``. Each
+query gives ``prometheus/<name>.csv`` (timestamp, value, labels as JSON) and a sidecar
+``prometheus/<name>.json`` (the PromQL, window, step, counts, and the error if it failed).
+A query that fails is recorded as failed — never as empty data — so the judge can say
+INCONCLUSIVE for the right reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    series: int
+    points: int
+    error: str | None
+
+
+def _utc(t: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(t, tz=dt.UTC)
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def snapshot_query(prom: PrometheusConnect, name: str, query: str, start: float, end: float, step_s: float,
+                   out_dir: Path) -> Snapshot:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    error: str | None = None
+    result: list[dict[str, Any]] = []
+    try:
+        result = prom.custom_query_range(query, start_time=_utc(start), end_time=_utc(end), step=f"{step_s:g}s")
+    except (requests.exceptions.RequestException, PrometheusApiClientException, ValueError) as exc:
+        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    points = 0
+
+    def rows(f: Any) -> None:
+        nonlocal points
+        w = csv.writer(f)
+        w.writerow(["timestamp", "value", "labels"])
+        for series in result:
+            labels = json.dumps(series.get("metric", {}), sort_keys=True)
+            for ts, value in series.get("values", []):
+                w.writerow([f"{float(ts):.3f}", value, labels])
+                points += 1
+
+    _write_atomic(out_dir / f"{name}.csv", rows)
+    meta = {"name": name, "query": query, "start": start, "end": end, "step_s": step_s,
+            "series": len(result), "points": points, "error": error}
+    _write_atomic(out_dir / f"{name}.json", lambda f: json.dump(meta, f, indent=2))
+    return Snapshot(name, len(result), points, error)
+
+
+def snapshot(prometheus_url: str, queries: Mapping[str, str], start: float, end: float, step_s: float,
+             out_dir: Path) -> list[Snapshot]:
+    """Every query over [start, end]; Prometheus unreachable makes each one a recorded failure."""
+    prom = PrometheusConnect(url=prometheus_url, disable_ssl=True, timeout=10)
+    if not _reachable(prom):
+        err = f"Prometheus at {prometheus_url} unreachable"
+        out: list[Snapshot] = []
+        for name, query in queries.items():
+            out_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomic(out_dir / f"{name}.csv", lambda f: csv.writer(f).writerow(["timestamp", "value", "labels"]))
+            meta = {"name": name, "query": query, "start": start, "end": end, "step_s": step_s,
+                    "series": 0, "points": 0, "error": err}
+            _write_atomic(out_dir / f"{name}.json", lambda f, m=meta: json.dump(m, f, indent=2))
+            out.append(Snapshot(name, 0, 0, err))
+        return out
+    return [snapshot_query(prom, n, q, start, end, step_s, out_dir) for n, q in queries.items()]
+
+
+def _reachable(prom: PrometheusConnect) -> bool:
+    try:
+        r = requests.get(f"{prom.url}/-/ready", timeout=3)
+        return r.status_code == 200
+    except requests.exceptions.RequestException:
+        return False

@@ -1,0 +1,1 @@
+"""The SLA checks: pure functions over a loaded run (analysis.run.Run) returning CheckResults."""

@@ -1,0 +1,40 @@
+"""The judge: every checker over one loaded run, then the verdict. Pure: reads, returns.
+
+A required check that no checker answered counts as INCONCLUSIVE (analysis.verdict), so a
+check gameday cannot judge yet can never turn into a GO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from analysis.checks import client
+from analysis.run import Run
+from analysis.verdict import CheckResult, Verdict, guarded, verdict
+
+Checker = Callable[[Run], Sequence[CheckResult]]
+
+CHECKERS: dict[str, Checker] = {
+    "latency_p95": client.latency_p95,
+    "error_rate_5xx": client.error_rate_5xx,
+    "lost_acks": client.lost_acks,
+}
+ALL_CHECKS = ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "recovery_time", "lost_acks",
+              "automated_rollback")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    results: list[CheckResult]
+    required: list[str]
+    verdict: Verdict
+
+
+def judge(run: Run) -> Judgement:
+    results: list[CheckResult] = []
+    for check_id, checker in CHECKERS.items():
+        results += guarded(check_id, partial(checker, run))
+    required = [str(r) for r in run.checks.get("required", ALL_CHECKS)]
+    return Judgement(results, required, verdict(results, required))

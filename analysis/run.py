@@ -1,0 +1,66 @@
+"""A run directory loaded once for the judge: profile, timeline, windows, requests, acks, read-back.
+
+Reads only the run directory. Missing parts load as empty: each check then says what it
+lacked (INCONCLUSIVE), never PASS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from analysis.requests import read_acks, read_requests
+from analysis.windows import Window, read_timeline, windows
+
+
+@dataclass(frozen=True)
+class Readback:
+    """What the target said, at the end, of every acknowledged mission."""
+
+    found: dict[str, str]
+    missing: list[str]
+    read_at: float | None
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    profile: dict[str, Any]
+    events: list[dict[str, Any]]
+    windows: list[Window]
+    requests: pd.DataFrame
+    acks: pd.DataFrame
+    readback: Readback | None
+
+    @property
+    def checks(self) -> dict[str, Any]:
+        c = self.profile.get("checks") or {}
+        return c if isinstance(c, dict) else {}
+
+    def threshold(self, key: str, default: float) -> float:
+        return float(self.checks.get(key, default))
+
+
+def _readback(path: Path) -> Readback | None:
+    try:
+        data = json.loads((path / "readback.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return Readback(found=dict(data.get("found", {})), missing=list(data.get("missing", [])),
+                    read_at=data.get("read_at"))
+
+
+def load_run(path: Path) -> Run:
+    try:
+        profile = yaml.safe_load((path / "profile.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        profile = {}
+    events = read_timeline(path)
+    return Run(path=path, profile=profile if isinstance(profile, dict) else {}, events=events,
+               windows=windows(events), requests=read_requests(path), acks=read_acks(path),
+               readback=_readback(path))

@@ -1,7 +1,7 @@
 """The judge: every checker over one loaded run, then the verdict. Pure: reads, returns.
 
 A required check that no checker answered counts as INCONCLUSIVE (analysis.verdict), so a
-check gameday cannot judge yet can never turn into a GO.
+missing checker or missing evidence can never turn into a GO.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from analysis.checks import client
+from analysis.checks import client, recovery, server
 from analysis.run import Run
 from analysis.verdict import CheckResult, Verdict, guarded, verdict
 
@@ -20,6 +20,10 @@ CHECKERS: dict[str, Checker] = {
     "latency_p95": client.latency_p95,
     "error_rate_5xx": client.error_rate_5xx,
     "lost_acks": client.lost_acks,
+    "throughput": server.throughput,
+    "agent_startup_warm": server.agent_startup_warm,
+    "recovery_time": recovery.recovery_time,
+    "automated_rollback": server.automated_rollback,
 }
 ALL_CHECKS = ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "recovery_time", "lost_acks",
               "automated_rollback")

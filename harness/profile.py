@@ -131,6 +131,7 @@ DEFAULT_PROMQL = {
                    '(rate(http_request_duration_seconds_bucket{route=~"/v1/.*"}[30s])))',
     "requests_by_status": "sum by (status) (rate(http_request_duration_seconds_count[30s]))",
     "missions_per_min": 'sum(rate(missions_completed_total{status="completed"}[1m])) * 60',
+    "startup_p95": "histogram_quantile(0.95, sum by (le) (rate(agent_startup_seconds_bucket[1m])))",
     "startup_p95_by_pool": "histogram_quantile(0.95, sum by (le, pool) (rate(agent_startup_seconds_bucket[1m])))",
     "startup_by_pool": "sum by (pool) (rate(agent_startup_seconds_count[1m]))",
     "warm_pool_size": "max(active_warm_pool_size)",

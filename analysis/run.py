@@ -25,6 +25,7 @@ class Readback:
     found: dict[str, str]
     missing: list[str]
     read_at: float | None
+    error: str | None = None  # the target could not be asked: nothing is known of the acks
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _readback(path: Path) -> Readback | None:
     except (OSError, ValueError):
         return None
     return Readback(found=dict(data.get("found", {})), missing=list(data.get("missing", [])),
-                    read_at=data.get("read_at"))
+                    read_at=data.get("read_at"), error=data.get("error"))
 
 
 def load_run(path: Path) -> Run:

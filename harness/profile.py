@@ -112,6 +112,15 @@ class Phases(_Strict):
     cooldown_s: float = Field(20, ge=0, le=3600)
 
 
+class Guard(_Strict):
+    """When to abort a run: its faults are stopped and rolled back, the run exits 3."""
+
+    abort_error_ratio: float = Field(0.5, gt=0, le=1, description="failed / all requests, per second")
+    abort_for_s: float = Field(30, gt=0, le=3600, description="...sustained this long")
+    fault_grace_s: float = Field(60, ge=0, le=3600,
+                                 description="a fault still running this long after observe_s + recover_s is stopped")
+
+
 class Fault(_Strict):
     id: Literal["db-failover", "redis-primary-kill", "node-drain", "bad-release"]
     experiment: Path
@@ -194,6 +203,7 @@ class Profile(_Strict):
     phases: Phases = Phases()
     faults: list[Fault] = Field(default_factory=list)
     checks: Checks = Checks()
+    guard: Guard = Guard()
     secrets: dict[str, str] = Field(default_factory=dict,
                                     description="values redacted from every file gameday writes")
 

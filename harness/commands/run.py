@@ -1,0 +1,58 @@
+"""``gameday run [PROFILE]``, the certification run; ``gameday judge RUN_DIR``, the verdict again.
+
+Exit codes: 0 GO · 1 NO-GO · 2 INCONCLUSIVE · 3 aborted by the guard or interrupted · 64 bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analysis import results
+from analysis.judge import judge as judge_run
+from analysis.run import load_run
+from harness import profile as profile_mod
+from harness.app import app
+from harness.errors import BadInput
+from harness.orchestrator import certify
+from harness.rundir import new_run_dir
+
+DEFAULT_PROFILE = Path("profiles/sandbox.yaml")
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a profile field: path.to.field=value")]
+
+
+def _verdict(run_dir: Path) -> int:
+    run = load_run(run_dir)
+    j = judge_run(run)
+    status = results.run_status(run_dir)
+    results.write(run_dir, j, status)
+    for line in results.lines(j, status):
+        typer.echo(line)
+    return results.exit_code(j, status)
+
+
+@app.command()
+def run(
+    profile: Annotated[Path, typer.Argument(help="profile YAML (default profiles/sandbox.yaml)")] = DEFAULT_PROFILE,
+    out: Annotated[Path | None, typer.Option(help="run directory (default runs/<UTC>-<profile>)")] = None,
+    set_: SetOption = None,
+    keep_up: Annotated[bool, typer.Option(help="leave the sandbox running afterwards")] = False,
+) -> None:
+    """Certify: load, faults, evidence, verdict. Exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE, 3 aborted, 64 bad input."""
+    p = profile_mod.load(profile, set_ or [])
+    run_dir = new_run_dir(p, out)
+    typer.echo(f"run directory {run_dir}")
+    outcome = certify(p, run_dir, lambda s: typer.echo(s, err=True), keep_up=keep_up)
+    code = _verdict(run_dir)
+    typer.echo(f"{outcome.status} in {outcome.ended - outcome.started:.0f} s; results {run_dir / 'results.json'}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def judge(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """Judge a run directory again, from its files alone (offline); rewrites results.json."""
+    if not run_dir.is_dir():
+        raise BadInput(f"{run_dir}: not a run directory")
+    raise typer.Exit(_verdict(run_dir))

@@ -8,10 +8,9 @@ PROFILE ?= profiles/sandbox.yaml
 bootstrap:
 	./scripts/bootstrap
 
-# until `gameday run` exists: sandbox up, 30 s of the default load, its figures, sandbox down
+# the certification run on the default profile: sandbox up, load + four faults, verdict, sandbox down
 run: bootstrap
-	$(BIN)/gameday sandbox up
-	$(BIN)/gameday load profiles/load-only.yaml --duration 30; rc=$$?; $(BIN)/gameday sandbox down; exit $$rc
+	$(BIN)/gameday run $(PROFILE)
 
 lint: bootstrap
 	$(BIN)/ruff check .

@@ -1,0 +1,138 @@
+"""``gameday run`` end to end against a sandbox it brings up itself, on scratch ports.
+
+The smoke certification must say GO on a healthy sandbox; with Prometheus stopped half-way the
+verdict must be INCONCLUSIVE (exit 2), never GO; a run killed with SIGKILL half-way leaves a run
+directory the judge can still read (exit 3, INTERRUPTED).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import ROOT, SCRATCH_BASE, http
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+NO_FAULTS = ["--set", "faults=[]", "--set", "phases.warmup_s=8", "--set", "phases.baseline_s=20",
+             "--set", "phases.cooldown_s=5", "--set", "load.users=50",
+             "--set", "checks.required=[latency_p95, throughput, agent_startup_warm, error_rate_5xx, lost_acks]"]
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    state = Path(tempfile.mkdtemp(prefix="gameday-test-run-", dir="/tmp"))
+    state.chmod(0o755)
+    try:
+        yield state
+    finally:
+        subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
+                       capture_output=True, timeout=120, check=False)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def target(state: Path) -> list[str]:
+    return ["--set", f"target.sandbox.ports.base={SCRATCH_BASE}", "--set", f"target.sandbox_state_dir={state}"]
+
+
+def gameday(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def results(run_dir: Path) -> dict:
+    data: dict = json.loads((run_dir / "results.json").read_text())
+    return data
+
+
+def test_smoke_certification_is_go(scratch: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    t0 = time.monotonic()
+    r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(scratch))
+    took = time.monotonic() - t0
+    res = results(run_dir)
+    failed = [(c["id"], c["window"], c["message"]) for c in res["checks"] if c["status"] != "PASS"]
+    assert r.returncode == 0 and res["verdict"] == "GO", f"{failed}\n{r.stderr[-2000:]}"
+    assert took < 180, f"smoke certification took {took:.0f} s"
+    for name in ("profile.yaml", "timeline.jsonl", "readback.json", "results.json", "load/locust_report.html",
+                 "journals/db-failover.json", "journals/bad-release.json", "prometheus/missions_per_min.csv"):
+        assert (run_dir / name).exists(), name
+    assert {c["id"] for c in res["checks"]} >= {"latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx",
+                                                 "recovery_time", "lost_acks", "automated_rollback"}
+    again = gameday("judge", str(run_dir))  # offline, from the directory alone
+    assert again.returncode == 0 and "VERDICT: GO" in again.stdout
+    # nothing of the run is left: sandbox down, Locust gone
+    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if _listening(p)]
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for_phase(run_dir: Path, phase: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tl = run_dir / "timeline.jsonl"
+        if tl.exists() and f'"phase_started", "phase": "{phase}"' in tl.read_text():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_prometheus_stopped_half_way_is_inconclusive(scratch: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+
+    def stop_prometheus() -> None:
+        if _wait_for_phase(run_dir, "baseline", 90):
+            time.sleep(3)
+            http("POST", f"http://127.0.0.1:{SCRATCH_BASE + 1}/components/prometheus/stop", {})
+
+    th = threading.Thread(target=stop_prometheus, daemon=True)
+    th.start()
+    r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(scratch), *NO_FAULTS)
+    th.join(timeout=5)
+    res = results(run_dir)
+    assert r.returncode == 2 and res["verdict"] == "INCONCLUSIVE", r.stdout[-3000:]
+    by_id = {c["id"]: c for c in res["checks"]}
+    assert by_id["throughput"]["status"] == "INCONCLUSIVE" and "unreachable" in by_id["throughput"]["message"]
+    assert "GO" not in r.stdout.replace("NO-GO", "").replace("VERDICT: INCONCLUSIVE", "")
+
+
+def test_sigkill_half_way_leaves_a_readable_run(scratch: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "profiles/smoke.yaml", "--out", str(run_dir),
+                             *target(scratch), *NO_FAULTS], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for_phase(run_dir, "baseline", 120), "the run never reached its baseline"
+        time.sleep(5)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        # the orphans of a SIGKILLed harness: Locust (its cwd is the run dir); the sandbox goes with `scratch`
+        for p in psutil.process_iter(["cwd"]):
+            if p.info["cwd"] == str(run_dir):
+                p.kill()
+    r = gameday("judge", str(run_dir))
+    res = results(run_dir)
+    assert r.returncode == 3 and res["status"] == "interrupted", r.stdout
+    assert "INTERRUPTED" in r.stdout
+    assert any(c["id"] == "latency_p95" and c["status"] == "PASS" for c in res["checks"])  # the baseline so far

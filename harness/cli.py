@@ -46,7 +46,9 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # with standalone_mode off, click returns a command's typer.Exit code instead of exiting
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except GamedayError as exc:
         typer.echo(f"gameday: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -63,7 +65,6 @@ def main() -> None:
         show()
         usage = any(c.__name__ in ("UsageError", "BadParameter") for c in type(exc).__mro__)
         sys.exit(64 if usage else int(getattr(exc, "exit_code", 1)))
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -92,26 +92,31 @@ def automated_rollback(run: Run) -> list[CheckResult]:
         why = missing_reason(run.path, n, s)
         if why:
             return [inconclusive("automated_rollback", w.label(), why, float(expected))]
-    rb = series["deployment_rollbacks"].points(w)  # type: ignore[union-attr]
-    hc = series["health_check_failures"].points(w)  # type: ignore[union-attr]
-    rev = series["deployment_revision"].points(w)  # type: ignore[union-attr]
-    if rb.empty or hc.empty or rev.empty:
-        return [inconclusive("automated_rollback", w.label(), "no Prometheus point inside the bad-release window",
+    # the counters and the revision just before the injection, then what happened inside the window
+    whole = {n: s.points().groupby("timestamp")["value"].max()  # type: ignore[union-attr]
+             for n, s in series.items()}
+    rb_all, hc_all = whole["deployment_rollbacks"], whole["health_check_failures"]
+    rev_all = whole["deployment_revision"]
+    inside = (rb_all.index >= t0) & (rb_all.index <= w.end)
+    if not inside.any() or not (rev_all.index < t0).any():
+        return [inconclusive("automated_rollback", w.label(), "no Prometheus point around the bad release",
                              float(expected))]
-    rb_by_t = rb.groupby("timestamp")["value"].max()
-    hc_by_t = hc.groupby("timestamp")["value"].max()
-    rev_by_t = rev.groupby("timestamp")["value"].max()
-    before_rb = float(rb_by_t.iloc[0])
+    before_rb = float(rb_all[rb_all.index < t0].iloc[-1]) if (rb_all.index < t0).any() else 0.0
+    hc_before = float(hc_all[hc_all.index < t0].iloc[-1]) if (hc_all.index < t0).any() else 0.0
+    revision_before = float(rev_all[rev_all.index < t0].iloc[-1])
+    rb_by_t = rb_all[inside]
+    hc_by_t = hc_all[(hc_all.index >= t0) & (hc_all.index <= w.end)]
+    rev_in = rev_all[(rev_all.index >= t0) & (rev_all.index <= w.end)]
+    revision_end = float(rev_in.iloc[-1]) if not rev_in.empty else revision_before
     after = rb_by_t[rb_by_t > before_rb]
-    revision_before = float(rev_by_t.iloc[0])
-    revision_end = float(rev_by_t.iloc[-1])
     if after.empty:
         return [CheckResult("automated_rollback", Status.FAIL, None, float(expected), w.label(),
                             "Prometheus deployment_rollbacks_total", "no rollback happened in the fault window",
                             {"revision_before": revision_before, "revision_end": revision_end,
-                             "health_check_failures": float(hc_by_t.iloc[-1] - hc_by_t.iloc[0])})]
+                             "health_check_failures": float(hc_by_t.iloc[-1] - hc_before) if not hc_by_t.empty
+                             else None})]
     t_rb = float(after.index[0])
-    failures = float(hc_by_t[hc_by_t.index <= t_rb].iloc[-1] - hc_by_t.iloc[0])
+    failures = float(hc_by_t[hc_by_t.index <= t_rb].iloc[-1] - hc_before) if (hc_by_t.index <= t_rb).any() else 0.0
     took = t_rb - t0
     # Prometheus samples each second: the counter may show one more failure than the controller saw
     on_time = expected <= failures <= expected + 1

@@ -62,6 +62,8 @@ def load_run(path: Path) -> Run:
     except (OSError, yaml.YAMLError):
         profile = {}
     events = read_timeline(path)
+    requests = read_requests(path)
+    last_request = float((requests["t_start"] + requests["latency_ms"] / 1000).max()) if len(requests) else 0.0
     return Run(path=path, profile=profile if isinstance(profile, dict) else {}, events=events,
-               windows=windows(events), requests=read_requests(path), acks=read_acks(path),
+               windows=windows(events, last_request), requests=requests, acks=read_acks(path),
                readback=_readback(path))

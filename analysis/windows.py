@@ -2,7 +2,7 @@
 
 The orchestrator writes ``phase_started`` / ``phase_ended`` events with ``phase`` (``warmup``,
 ``baseline``, ``fault:<id>``, ``cooldown``); a phase that never ended (a killed run) ends at
-the last event of the timeline, and is marked open.
+the last evidence of the run (event or request), and is marked open.
 """
 
 from __future__ import annotations
@@ -46,10 +46,11 @@ def read_timeline(run_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
-def windows(events: list[dict[str, Any]]) -> list[Window]:
+def windows(events: list[dict[str, Any]], last_seen: float = 0.0) -> list[Window]:
+    """``last_seen``: the latest time any evidence speaks of (a killed run's open phase ends there)."""
     starts: dict[str, float] = {}
     out: list[Window] = []
-    last = max((float(e["t"]) for e in events), default=0.0)
+    last = max([float(e["t"]) for e in events] + [last_seen])
     for e in events:
         phase = e.get("phase")
         if not phase:

@@ -63,6 +63,8 @@ class _Recorder:
                 f.flush()
 
     def close(self) -> None:
+        global _recorder
+        _recorder = None  # no row after this: the process is exiting
         for f in (self._req_file, self._ack_file):
             if not f.closed:
                 f.flush()
@@ -228,5 +230,6 @@ def _finish_open_arrivals(environment: Environment) -> None:
 
 @events.quitting.add_listener
 def _on_quitting(environment: Environment, **_: Any) -> None:
+    # Locust fires quitting before it stops the users: rows may still come; atexit closes
     if _recorder is not None:
-        _recorder.close()
+        _recorder.flush()

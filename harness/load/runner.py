@@ -150,18 +150,21 @@ class LoadRun:
         return master.returncode
 
     def stop(self, interrupted: bool = False) -> None:
-        """SIGTERM (Locust stops its users and flushes), SIGKILL whatever remains after a grace."""
+        """SIGINT (Locust stops its users, writes its HTML report and final stats; our plugin
+        flushes every row), SIGTERM if that hangs, SIGKILL whatever remains after the grace."""
         self._interrupted = self._interrupted or interrupted
-        for p in self.procs:
-            if p.poll() is None:
-                _signal(p, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal(p, signal.SIGKILL)
-                p.wait(timeout=5)
+        for sig, wait_s in ((signal.SIGINT, STOP_GRACE_S), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            alive = [p for p in self.procs if p.poll() is None]
+            if not alive:
+                return
+            for p in alive:
+                _signal(p, sig)
+            deadline = time.monotonic() + wait_s
+            for p in alive:
+                try:
+                    p.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
 
     def outcome(self) -> LoadOutcome:
         d = self.spec.run_dir

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from analysis.checks import client, recovery, server
+from analysis.checks import audits, client, recovery, server
 from analysis.run import Run
 from analysis.verdict import CheckResult, Verdict, guarded, verdict
 
@@ -24,6 +24,10 @@ CHECKERS: dict[str, Checker] = {
     "agent_startup_warm": server.agent_startup_warm,
     "recovery_time": recovery.recovery_time,
     "automated_rollback": server.automated_rollback,
+    "audit_redis": audits.audit_redis,
+    "audit_pgbouncer": audits.audit_pgbouncer,
+    "audit_metrics": audits.audit_metrics,
+    "audit_alert_rules": audits.audit_alert_rules,
 }
 ALL_CHECKS = ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "recovery_time", "lost_acks",
               "automated_rollback")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.audits import collect as collect_audits
 from harness.chaos.runner import run_fault
 from harness.drivers import Driver, driver_for
 from harness.errors import Interrupted
@@ -169,6 +170,8 @@ def _finish(profile: Profile, run_dir: Path, tl: Timeline, load: LoadRun | None,
         say(f"reading back {len(ids)} acknowledged missions")
         rb = read_back(ep.api, ids, run_dir / "readback.json")
         tl.append("readback_done", asked=rb["asked"], missing=len(rb["missing"]), error=rb["error"])
+    audit = collect_audits(ep, run_dir / "audits.json")
+    tl.append("audits_collected", errors=audit["errors"])
     time.sleep(min(3.0, 2 * profile.checks.step_s + 1))  # the last scrape lands
     snaps = snapshot(ep.prometheus, profile.checks.promql, started, time.time(), profile.checks.step_s,
                      run_dir / "prometheus")

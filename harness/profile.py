@@ -131,7 +131,8 @@ class Fault(_Strict):
 
 
 CheckId = Literal["latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "recovery_time",
-                  "lost_acks", "automated_rollback"]
+                  "lost_acks", "automated_rollback", "audit_redis", "audit_pgbouncer", "audit_metrics",
+                  "audit_alert_rules"]
 CHECK_IDS: tuple[CheckId, ...] = ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx",
                                   "recovery_time", "lost_acks", "automated_rollback")
 

@@ -25,6 +25,7 @@ from .. import config, procs, services
 from ..config import REDIS_INSTANCES, SENTINELS
 from ..layout import Layout, load_or_create_secrets, write_json_atomic
 from ..prometheus import prometheus as prom
+from . import audit
 from .cluster import API, Cluster, Pod
 from .dbha import DbOperator
 from .redisha import RedisOps
@@ -279,6 +280,10 @@ def routes(c: Controller) -> web.RouteTableDef:
     @r.post("/db/resume-replication")
     async def resume(_: web.Request) -> web.Response:
         return web.json_response(c.db.resume())
+
+    @r.get("/audit")
+    async def audit_settings(_: web.Request) -> web.Response:
+        return web.json_response(await audit.settings(c.cfg, c.secrets))
 
     @r.post("/redis/kill-primary")
     async def kill_redis(_: web.Request) -> web.Response:

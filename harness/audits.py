@@ -1,0 +1,72 @@
+"""Checklist audits, collected from the live target into ``audits.json`` (the judge reads it).
+
+* Redis (§2.2): AOF on with ``appendfsync everysec``, ``maxmemory-policy noeviction``;
+* PgBouncer (§2.1): ``pool_mode transaction``, ``max_client_conn 1000``, ``default_pool_size 20``;
+* every metric of §5.2 (and the contract's) present in Prometheus;
+* P1 and P2 alert rules (§5.4) loaded in Prometheus.
+
+On the sandbox the server settings come from its controller (``GET /audit``), which reads the
+running Redis and PgBouncer. For a cluster there is no source yet: recorded as such, so the
+judge says INCONCLUSIVE rather than guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from harness.target import Endpoints
+
+CHECKLIST_METRICS = (
+    "agent_task_duration_seconds_bucket", "crew_assembly_total", "active_warm_pool_size",
+    "watchdog_recovery_actions_total", "missions_completed_total", "token_usage_cost_est",
+    "http_request_duration_seconds_bucket", "agent_startup_seconds_bucket", "deployment_revision",
+    "deployment_rollbacks_total", "health_check_failures_total",
+)
+
+
+def _get(url: str) -> Any:
+    r = requests.get(url, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def metrics_present(prometheus: str) -> dict[str, bool]:
+    names = "|".join(CHECKLIST_METRICS)
+    query = urllib.parse.urlencode({"query": f'count by (__name__) ({{__name__=~"{names}"}})'})
+    data = _get(f"{prometheus}/api/v1/query?{query}")
+    seen = {r["metric"].get("__name__") for r in data["data"]["result"]}
+    return {m: m in seen for m in CHECKLIST_METRICS}
+
+
+def alert_rules(prometheus: str) -> list[dict[str, str]]:
+    data = _get(f"{prometheus}/api/v1/rules?type=alert")
+    return [{"name": r["name"], "severity": str(r.get("labels", {}).get("severity", "")), "health": r.get("health", "")}
+            for g in data["data"]["groups"] for r in g["rules"]]
+
+
+def collect(ep: Endpoints, out: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"collected_at": time.time(), "errors": {}}
+    if ep.control:
+        try:
+            result.update(_get(f"{ep.control}/audit"))
+            result["source"] = f"sandbox controller {ep.control}/audit (live CONFIG GET / SHOW CONFIG)"
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            result["errors"]["servers"] = f"{type(exc).__name__}: {exc}"[:300]
+    else:
+        result["errors"]["servers"] = "no audit source for Redis/PgBouncer settings on this target kind"
+    for key, fn in (("metrics", metrics_present), ("alert_rules", alert_rules)):
+        try:
+            result[key] = fn(ep.prometheus)
+        except (requests.exceptions.RequestException, ValueError, KeyError) as exc:
+            result["errors"][key] = f"{type(exc).__name__}: {exc}"[:300]
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    os.replace(tmp, out)
+    return result

@@ -71,7 +71,8 @@ def _faults(profile: Profile, tl: Timeline, run_dir: Path, guard: Guard, say: Sa
         say(f"phase {name}: {f.experiment.name}")
         guard.fault_started(f.id, f.observe_s + f.recover_s + profile.guard.fault_grace_s)
         try:
-            result = run_fault(f, tl, run_dir, profile, phase=name)
+            # under load the SLA probes must see traffic: an idle window is not a pass
+            result = run_fault(f, tl, run_dir, profile, configuration={"sla_idle_ok": False}, phase=name)
         finally:
             guard.fault_ended()
         injected = result.injected_at or result.started_at

@@ -125,6 +125,7 @@ def test_busy_port_is_named_and_nothing_is_left_running(sandbox: Sandbox) -> Non
     state.chmod(0o755)
     other = Sandbox(state, SCRATCH_BASE)
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # an earlier sandbox may leave TIME_WAIT
         s.bind(("127.0.0.1", SCRATCH_BASE + 3))  # PgBouncer's port in that sandbox
         s.listen()
         r = other.cli("up", "--set", f"ports.base={SCRATCH_BASE}")

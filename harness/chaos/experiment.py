@@ -93,12 +93,18 @@ def activities(experiment: Mapping[str, Any]) -> Iterator[Activity]:
                            arguments=dict(provider.get("arguments") or {}), raw=act)
 
 
-def kind(experiment: Mapping[str, Any]) -> Kind:
-    """sandbox or cluster by the providers it uses; ExperimentError when it mixes both."""
+def modules(experiment: Mapping[str, Any]) -> set[str]:
+    """Every provider module the experiment calls, dynamic configuration included."""
     mods = {a.module for a in activities(experiment)}
     for entry in (experiment.get("configuration") or {}).values():
         if isinstance(entry, Mapping) and entry.get("type") == "probe":
             mods.add(str((entry.get("provider") or {}).get("module", "")))
+    return mods
+
+
+def kind(experiment: Mapping[str, Any]) -> Kind:
+    """sandbox or cluster by the providers it uses; ExperimentError when it mixes both."""
+    mods = modules(experiment)
     sandbox = any(m.startswith(SANDBOX_MODULES) for m in mods)
     cluster = any(m.startswith(CLUSTER_MODULES) for m in mods)
     if sandbox and cluster:
@@ -107,11 +113,7 @@ def kind(experiment: Mapping[str, Any]) -> Kind:
 
 
 def uses(experiment: Mapping[str, Any], prefixes: tuple[str, ...]) -> bool:
-    mods = {a.module for a in activities(experiment)}
-    for entry in (experiment.get("configuration") or {}).values():
-        if isinstance(entry, Mapping) and entry.get("type") == "probe":
-            mods.add(str((entry.get("provider") or {}).get("module", "")))
-    return any(m.startswith(prefixes) for m in mods)
+    return any(m.startswith(prefixes) for m in modules(experiment))
 
 
 def dynamic_keys(experiment: Mapping[str, Any]) -> list[str]:
@@ -156,12 +158,23 @@ def with_configuration(experiment: Mapping[str, Any], overlay: Mapping[str, Any]
 @contextmanager
 def scoped_env(values: Mapping[str, str | None]) -> Iterator[None]:
     """Set (or, for None, leave alone) environment variables for the duration of a block:
-    chaosk8s reads its kubeconfig and context only from there."""
+    chaosk8s reads its kubeconfig and context only from there.
+
+    The kubernetes client reads ``$KUBECONFIG`` once, when ``kubernetes.config.kube_config`` is
+    imported, and chaosk8s calls ``load_kube_config()`` without a path: so the module's default
+    is moved too, or a process that imported kubernetes earlier would load ``~/.kube/config``,
+    perhaps another cluster."""
+    import sys
+
     saved = {k: os.environ.get(k) for k in values}
+    kube = sys.modules.get("kubernetes.config.kube_config") if values.get("KUBECONFIG") else None
+    saved_default = getattr(kube, "KUBE_CONFIG_DEFAULT_LOCATION", None)
     try:
         for k, v in values.items():
             if v is not None:
                 os.environ[k] = v
+        if kube is not None:
+            setattr(kube, "KUBE_CONFIG_DEFAULT_LOCATION", values["KUBECONFIG"])  # noqa: B010
         yield
     finally:
         for k, old in saved.items():
@@ -169,3 +182,5 @@ def scoped_env(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = old
+        if kube is not None:
+            setattr(kube, "KUBE_CONFIG_DEFAULT_LOCATION", saved_default)  # noqa: B010

@@ -57,20 +57,20 @@ def connect(cluster: ClusterTarget, need_kube: bool, need_aws: bool) -> ClusterA
     allow.check_static(cluster)
     apis = ClusterApis(cluster)
     if need_kube:
-        _connect_kube(apis)
+        connect_kube(apis)
     if need_aws:
-        _connect_aws(apis)
+        connect_aws(apis)
     return apis
 
 
-def _connect_kube(apis: ClusterApis) -> None:
+def connect_kube(apis: ClusterApis) -> None:
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
     c = apis.cluster
     path = str(c.kubeconfig or os.environ.get("KUBECONFIG") or Path("~/.kube/config").expanduser())
     try:
-        contexts, _ = config.list_kube_config_contexts(config_file=path)
+        contexts, _ = config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as exc:
         raise BadInput(f"kubeconfig {path}: cannot be read ({exc})") from None
     names = [ctx["name"] for ctx in contexts or []]
@@ -78,13 +78,14 @@ def _connect_kube(apis: ClusterApis) -> None:
         raise NotAllowed(f"kube context {c.kube_context!r} is not in {path} (it has: {', '.join(names) or 'none'}); "
                          f"refusing to guess another one")
     try:
-        api = config.new_client_from_config(config_file=path, context=c.kube_context)
+        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=path, context=c.kube_context)
     except ConfigException as exc:
         raise BadInput(f"kube context {c.kube_context}: {exc}") from None
     apis.kubeconfig, apis.core, apis.apps = path, client.CoreV1Api(api), client.AppsV1Api(api)
 
 
-def _connect_aws(apis: ClusterApis) -> None:
+def connect_aws(apis: ClusterApis) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -161,11 +162,11 @@ def _reboot_db(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[Re
     inst = found[0]
     multi = bool(inst.get("MultiAZ"))
     failover = bool(args.get("force_failover")) and multi
+    standby_az = inst.get("SecondaryAvailabilityZone") or "an AZ AWS did not report"
+    where = f"standby in {standby_az}" if multi else "NOT Multi-AZ"
     detail = (f"{inst.get('Engine')} {inst.get('DBInstanceClass')}, {inst.get('DBInstanceStatus')}, "
-              f"primary in {inst.get('AvailabilityZone')}, standby in {inst.get('SecondaryAvailabilityZone') or '-'}"
-              f"{'' if multi else ', NOT Multi-AZ'}")
-    what = (f"reboot RDS instance {ident} with ForceFailover: the standby in "
-            f"{inst.get('SecondaryAvailabilityZone')} is to take over" if failover
+              f"primary in {inst.get('AvailabilityZone')}, {where}")
+    what = (f"reboot RDS instance {ident} with ForceFailover: the standby in {standby_az} is to take over" if failover
             else f"reboot RDS instance {ident} (no failover: {'not Multi-AZ' if not multi else 'force_failover off'})")
     return what, [ResolvedTarget("rds instance", ident, detail)]
 
@@ -268,15 +269,19 @@ def _nodes(args: Mapping[str, Any], apis: ClusterApis, verb: str) -> tuple[str, 
                              f"{c.node_group}; refusing")
         pods = []
         if verb == "drain":
-            listed = _kube_call(lambda nm=n.metadata.name: apis.core.list_pod_for_all_namespaces(
-                field_selector=f"spec.nodeName={nm}").items, f"pods on {n.metadata.name}")
-            pods = sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in listed)
+            pods = _pods_on(apis, str(n.metadata.name))
         detail = f"{c.node_label}={group}" + (f", pods: {', '.join(pods) or 'none'}" if verb == "drain" else "")
         targets.append(ResolvedTarget("node", str(n.metadata.name), detail))
     names = ", ".join(t.name for t in targets)
     what = {"drain": f"drain {names}: cordon, then evict every managed pod (PodDisruptionBudgets honoured)",
             "cordon": f"cordon {names}", "uncordon": f"uncordon {names}"}[verb]
     return what, targets
+
+
+def _pods_on(apis: ClusterApis, node: str) -> list[str]:
+    listed = _kube_call(lambda: apis.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items,
+                        f"pods on {node}")
+    return sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in listed)
 
 
 def _terminate_pods(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[ResolvedTarget]]:

@@ -37,13 +37,14 @@ class FaultPlan:
     steps: tuple[PlannedStep, ...]
     notes: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)  # for the run (KUBECONFIG, KUBERNETES_CONTEXT)
+    uses: frozenset[str] = frozenset()  # configuration keys the experiment declares or refers to
 
     @property
     def targets(self) -> tuple[ResolvedTarget, ...]:
-        """The targets of the method's and the rollbacks' actions, each once."""
+        """The targets of the method's actions (what the fault breaks), each once."""
         seen: dict[tuple[str, str], ResolvedTarget] = {}
         for s in self.steps:
-            if s.type == "action":
+            if s.type == "action" and s.section == "method":
                 for t in s.targets:
                     seen.setdefault((t.kind, t.name), t)
         return tuple(seen.values())

@@ -48,7 +48,7 @@ class SandboxContext:
     def source(self) -> str:
         if self.live:
             return f"sandbox controller {self.control} (up), state {self.state_dir}"
-        return f"sandbox defaults ({self.note})"
+        return f"the sandbox's defaults: no answer from {self.control}/status (not up)"
 
 
 def state_dir(profile: Profile) -> Path:
@@ -74,8 +74,19 @@ def context(profile: Profile, timeout_s: float = 3.0) -> SandboxContext:
 
 
 def overlay(ctx: SandboxContext) -> dict[str, Any]:
-    """Configuration every sandbox experiment gets from the profile."""
-    return {"sandbox_state_dir": str(ctx.state_dir), "prometheus_url": ctx.prometheus}
+    """Configuration every sandbox experiment gets from the profile, and, with the sandbox up,
+    ``drain_node``: the schedulable node running most core-api pods (ties by name), the drain
+    that hurts most, as the cluster's node-drain picks it."""
+    out: dict[str, Any] = {"sandbox_state_dir": str(ctx.state_dir), "prometheus_url": ctx.prometheus}
+    if ctx.live:
+        counts: dict[str, int] = {}
+        for pod in ctx.status.get("pods") or []:
+            if pod.get("deployment") == "core-api" and pod.get("node"):
+                counts[pod["node"]] = counts.get(pod["node"], 0) + 1
+        usable = [n["name"] for n in ctx.status.get("nodes") or [] if n.get("schedulable")]
+        if usable:
+            out["drain_node"] = sorted(usable, key=lambda n: (-counts.get(n, 0), n))[0]
+    return out
 
 
 def describe(act: Activity, args: Mapping[str, Any], ctx: SandboxContext) -> PlannedStep:
@@ -84,7 +95,7 @@ def describe(act: Activity, args: Mapping[str, Any], ctx: SandboxContext) -> Pla
     fn = _DESCRIBERS.get(act.ref)
     if fn is None or act.type != "action":
         return PlannedStep(act.section, act.type, act.name, _generic(act, args))
-    what, targets = fn(args, ctx.status)
+    what, targets = fn(args, ctx.status if ctx.live else {**ctx.status, "_defaults": True})
     return PlannedStep(act.section, act.type, act.name, what, tuple(targets))
 
 
@@ -124,7 +135,8 @@ def _node(args: Mapping[str, Any], st: Mapping[str, Any], verb: str) -> tuple[st
         return ("uncordon every node: " + ", ".join(sorted(nodes)),
                 [ResolvedTarget("node", n, "uncordon") for n in sorted(nodes)])
     if name not in nodes:
-        raise NothingToTarget(f"{verb} node {name!r}: the sandbox has no such node (it has: {', '.join(sorted(nodes))})")
+        known = ", ".join(sorted(nodes))
+        raise NothingToTarget(f"{verb} node {name!r}: the sandbox has no such node (it has: {known})")
     pods = nodes[name].get("pods") or []
     others = [n for n in sorted(nodes) if n != name]
     if verb == "drain":
@@ -132,7 +144,8 @@ def _node(args: Mapping[str, Any], st: Mapping[str, Any], verb: str) -> tuple[st
         what = f"drain {name}: cordon it, then move {moved} to {' / '.join(others)} (replacement ready first)"
     else:
         what = f"{verb} {name}"
-    return what, [ResolvedTarget("node", str(name), f"pods: {', '.join(pods) or '(not known while down)'}")]
+    shown = ", ".join(pods) or ("not known while the sandbox is down" if st.get("_defaults") else "none")
+    return what, [ResolvedTarget("node", str(name), f"pods: {shown}")]
 
 
 def _release(args: Mapping[str, Any], st: Mapping[str, Any]) -> tuple[str, list[ResolvedTarget]]:

@@ -1,0 +1,209 @@
+"""The cluster experiments, planned and run by gameday's runner against stand-ins: a stub
+Kubernetes API (chaosk8s drain / uncordon / terminate_pods / deployment probes, our release
+provider), moto's server (RDS reboot with failover, Aurora failover, STS), an ElastiCache stub
+(TestFailover, which moto lacks) and a Prometheus stub (the SLA probes). Real HTTP, real
+clients (kubernetes, boto3, chaoslib); none of it is AWS or EKS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness import profile as profile_mod
+from harness.chaos.runner import run_fault
+from harness.errors import BadInput, NotAllowed, NothingToTarget
+from harness.safety.plan import plan_fault, plan_profile, render
+from harness.timeline import Timeline
+from harness.timeline import read as read_timeline
+from tests.stubs.cluster import Stack, stack
+
+ROOT = Path(__file__).resolve().parent.parent
+EXP = ROOT / "experiments" / "cluster"
+SECRET = "s3cr3t-profile-value"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with pytest.MonkeyPatch.context() as mp, stack(tmp_path_factory.mktemp("stubs")) as s:
+        for k, v in s.env.items():
+            mp.setenv(k, v)
+        mp.delenv("KUBERNETES_CONTEXT", raising=False)
+        yield s
+
+
+def write_profile(tmp: Path, stubs: Stack, faults: list[dict[str, Any]], **cluster: Any) -> Path:
+    c: dict[str, Any] = {
+        "kube_context": "hypercode-staging", "kubeconfig": str(stubs.kubeconfig), "aws_region": "eu-west-1",
+        "aws_account_id": "123456789012", "db_instance": "hypercode-db", "db_cluster": "hypercode-aurora",
+        "db_failover_target": "hypercode-aurora-2", "replication_group": "hypercode-redis",
+        "node_group": "hypercode-workers", "bad_image": "ghcr.io/hypercode/core:bad",
+        "redis_namespace": "hypercode-data", "redis_primary_selector": "redis-role=master",
+        "allow": {"kube_contexts": ["hypercode-staging"], "aws_accounts": ["123456789012"],
+                  "aws_regions": ["eu-west-1"]},
+    }
+    c.update(cluster)
+    doc = {"name": "stubbed", "target": {"kind": "cluster", "api_url": "http://127.0.0.1:1",
+                                         "prometheus_url": stubs.prom_url, "cluster": c},
+           "load": {"locustfile": str(ROOT / "loadtests/crew_spawn.py")}, "faults": faults,
+           "secrets": {"api_token": SECRET}}
+    path = tmp / "profile.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+FAST = {"db-failover": {"db_az_before": "", "rds_change_grace_s": 0, "aws_poll_s": 0.2,
+                        "api_token": SECRET},  # moto ignores ForceFailover: no AZ change to wait for
+        "redis-primary-kill": {"aws_poll_s": 0.2}}
+
+
+def _faults(variant: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    files = {"db-failover": "db-failover.json", "redis-primary-kill": "redis-primary-kill.json",
+             "node-drain": "node-drain.json", "bad-release": "bad-release.json", **(variant or {})}
+    return [{"id": k, "experiment": str(EXP / v), "configuration": FAST.get(k, {})} for k, v in files.items()]
+
+
+def _run(tmp: Path, profile_path: Path, fault_id: str) -> tuple[Any, list[dict[str, Any]], Path]:
+    p = profile_mod.load(profile_path)
+    fault = next(f for f in p.faults if f.id == fault_id)
+    run_dir = tmp / f"run-{fault_id}"
+    with Timeline(run_dir / "timeline.jsonl") as tl:
+        result = run_fault(fault, tl, run_dir, p)
+    return result, read_timeline(run_dir / "timeline.jsonl"), run_dir
+
+
+def test_plan_resolves_every_cluster_target(stubs: Stack, tmp_path: Path) -> None:
+    p = profile_mod.load(write_profile(tmp_path, stubs, _faults()))
+    pp = plan_profile(p, collect=True)
+    assert not pp.refused, pp.refused
+    text = "\n".join(render(p, pp))
+    print("\n" + text)
+    assert "kube context hypercode-staging" in text and "AWS account 123456789012 in eu-west-1" in text
+    assert "rds instance                   hypercode-db" in text
+    assert "TestFailover on ElastiCache hypercode-redis shard 0001: primary hypercode-redis-001" in text
+    assert "drain ip-10-0-1-10" in text  # the node running most core pods
+    assert "ghcr.io/hypercode/core:1.4.2 -> ghcr.io/hypercode/core:bad" in text
+    assert ("GET", "/api/v1/nodes") in stubs.kube.calls
+    assert not [c for c in stubs.kube.calls if c[0] != "GET"], "plan must change nothing"
+    assert stubs.cache["hypercode-redis"].failovers == 0
+
+
+@pytest.mark.parametrize("fault_id", ["db-failover", "redis-primary-kill", "node-drain", "bad-release"])
+def test_cluster_experiment_runs_with_rollbacks(stubs: Stack, tmp_path: Path, fault_id: str) -> None:
+    path = write_profile(tmp_path, stubs, _faults())
+    result, events, run_dir = _run(tmp_path, path, fault_id)
+    names = [e["event"] for e in events]
+    assert result.ok, (result, [e for e in events if e.get("status") == "failed"])
+    assert names.index("fault_injected") < names.index("fault_recovered") < names.index("rollbacks_done")
+    journal = json.loads((run_dir / "journals" / f"{fault_id}.json").read_text())
+    assert journal["status"] == "completed" and not journal["deviated"]
+    assert all(r["status"] == "succeeded" for r in journal["rollbacks"])
+    for f in run_dir.rglob("*"):
+        if f.is_file():
+            assert SECRET not in f.read_text(), f"{f} leaks a secret"
+    if fault_id == "node-drain":
+        assert all(not n["spec"]["unschedulable"] for n in stubs.kube.nodes.values())  # uncordoned
+        assert any(c[0] == "POST" and c[1].endswith("/eviction") for c in stubs.kube.calls)
+    if fault_id == "bad-release":
+        dep = stubs.kube.deployments[("hypercode-core", "hypercode-core")]
+        assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/hypercode/core:1.4.2"
+        assert [r["activity"]["name"] for r in journal["run"]] == [
+            "set-bad-image", "wait-for-automated-rollback", "core-fully-available"]
+    if fault_id == "redis-primary-kill":
+        assert stubs.cache["hypercode-redis"].failovers >= 1
+
+
+@pytest.mark.parametrize("fault_id, variant", [("db-failover", "db-failover-aurora.json"),
+                                                ("redis-primary-kill", "redis-primary-kill-k8s.json")])
+def test_cluster_variants_run(stubs: Stack, tmp_path: Path, fault_id: str, variant: str) -> None:
+    import boto3
+
+    path = write_profile(tmp_path, stubs, _faults({fault_id: variant}))
+    if fault_id == "db-failover":
+        writer = _aurora_writer(boto3.client("rds"))
+        reader = "hypercode-aurora-2" if writer == "hypercode-aurora-1" else "hypercode-aurora-1"
+        path = write_profile(tmp_path, stubs, _faults({fault_id: variant}), db_failover_target=reader)
+    uid_before = stubs.kube.pods[("hypercode-data", "hypercode-redis-node-0")]["metadata"]["uid"]
+    result, events, _ = _run(tmp_path, path, fault_id)
+    assert result.ok, [e for e in events if e.get("status") == "failed"]
+    if fault_id == "db-failover":
+        assert _aurora_writer(boto3.client("rds")) == reader
+    else:  # the primary pod was deleted and recreated by its StatefulSet
+        assert stubs.kube.pods[("hypercode-data", "hypercode-redis-node-0")]["metadata"]["uid"] != uid_before
+
+
+def _aurora_writer(rds: Any) -> str:
+    members = rds.describe_db_clusters(DBClusterIdentifier="hypercode-aurora")["DBClusters"][0]["DBClusterMembers"]
+    return str(next(m["DBInstanceIdentifier"] for m in members if m["IsClusterWriter"]))
+
+
+# ---- refusals: nothing is touched --------------------------------------------------------------
+def _gameday(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ), check=False)
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"kube_context": "some-other-cluster"}, "kube context 'some-other-cluster' is not allowed"),
+    ({"aws_account_id": "111111111111", "allow": {"kube_contexts": ["hypercode-staging"],
+                                                  "aws_accounts": ["111111111111"], "aws_regions": ["eu-west-1"]}},
+     "credentials in use are for account 123456789012"),
+    ({"db_instance": "prod-db"}, "RDS instance 'prod-db' is outside the allow-list"),
+])
+def test_plan_refuses_outside_the_allow_list_with_exit_64(stubs: Stack, tmp_path: Path, override: dict[str, Any],
+                                                          message: str) -> None:
+    calls = len(stubs.kube.calls)
+    r = _gameday("plan", str(write_profile(tmp_path, stubs, _faults(), **override)))
+    assert r.returncode == 64, r.stdout + r.stderr
+    assert message in r.stderr + r.stdout
+    assert not [c for c in stubs.kube.calls[calls:] if c[0] != "GET"]
+
+
+def test_faults_that_resolve_to_nothing_fail_before_injection(stubs: Stack, tmp_path: Path) -> None:
+    p = profile_mod.load(write_profile(tmp_path, stubs, _faults(), node_group="hypercode-empty"))
+    drain = next(f for f in p.faults if f.id == "node-drain")
+    with pytest.raises(NothingToTarget, match="no Ready, schedulable node"):
+        plan_fault(p, drain)
+    with Timeline(tmp_path / "t.jsonl") as tl, pytest.raises(NothingToTarget):
+        run_fault(drain, tl, tmp_path, p)
+    assert read_timeline(tmp_path / "t.jsonl") == []  # nothing started, nothing injected
+    p = profile_mod.load(write_profile(tmp_path, stubs, _faults(), replication_group="hypercode-nope",
+                                       db_instance="hypercode-nope"))
+    for fid in ("redis-primary-kill", "db-failover"):
+        with pytest.raises(NothingToTarget):
+            plan_fault(p, next(f for f in p.faults if f.id == fid))
+
+
+def test_unknown_actions_and_wrong_kinds_are_refused(stubs: Stack, tmp_path: Path) -> None:
+    exp = json.loads((EXP / "node-drain.json").read_text())
+    exp["method"].insert(0, {"type": "action", "name": "delete-everything",
+                             "provider": {"type": "python", "module": "chaosk8s.node.actions",
+                                          "func": "delete_nodes", "arguments": {"all": True}}})
+    custom = tmp_path / "custom.json"
+    custom.write_text(json.dumps(exp))
+    p = profile_mod.load(write_profile(tmp_path, stubs, [{"id": "node-drain", "experiment": str(custom)}]))
+    with pytest.raises(NotAllowed, match="delete_nodes.*does not know what it targets"):
+        plan_fault(p, p.faults[0])
+    p = profile_mod.load(write_profile(tmp_path, stubs, [
+        {"id": "node-drain", "experiment": str(ROOT / "experiments/sandbox/node-drain.json")}]))
+    with pytest.raises(BadInput, match="drives a sandbox, but the profile targets 'cluster'"):
+        plan_fault(p, p.faults[0])
+
+
+def test_cluster_example_profile_plans_against_the_stubs(stubs: Stack) -> None:
+    r = _gameday("plan", "profiles/cluster.example.yaml")
+    print("\n" + r.stdout)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for fault in ("db-failover", "redis-primary-kill", "node-drain", "bad-release"):
+        assert f"fault {fault}  (experiments/cluster/" in r.stdout
+    assert "REFUSED" not in r.stdout

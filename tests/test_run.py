@@ -136,3 +136,22 @@ def test_sigkill_half_way_leaves_a_readable_run(scratch: Path, tmp_path: Path) -
     assert r.returncode == 3 and res["status"] == "interrupted", r.stdout
     assert "INTERRUPTED" in r.stdout
     assert any(c["id"] == "latency_p95" and c["status"] == "PASS" for c in res["checks"])  # the baseline so far
+
+
+def test_the_guard_aborts_and_rolls_back(scratch: Path, tmp_path: Path) -> None:
+    """A guard line the DB failover is sure to cross: the fault is stopped, its rollbacks run,
+    the run ends ABORTED with exit 3 — and the evidence is still collected and judged."""
+    run_dir = tmp_path / "run"
+    r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(scratch),
+                "--set", "faults=[{id: db-failover, experiment: ../experiments/sandbox/db-failover.json, "
+                "observe_s: 5, recover_s: 90}]",
+                "--set", "phases.warmup_s=8", "--set", "phases.baseline_s=10", "--set", "phases.cooldown_s=5",
+                "--set", "guard.abort_error_ratio=0.05", "--set", "guard.abort_for_s=1")
+    assert r.returncode == 3, r.stdout[-2000:] + r.stderr[-2000:]
+    events = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
+    names = [e["event"] for e in events]
+    assert "guard_abort" in names and "run_aborted" in names
+    rollbacks = [e for e in events if e["event"] == "rollbacks_done"]
+    assert rollbacks and rollbacks[-1]["ok"] is True
+    assert results(run_dir)["status"] == "aborted"
+    assert (run_dir / "prometheus" / "missions_per_min.json").exists()  # evidence taken on abort

@@ -6,16 +6,29 @@ request in it has no evidence: INCONCLUSIVE.
 
 from __future__ import annotations
 
+import numpy as np
+
 from analysis.checks.samples import in_window, recovered_at, server_errors
+from analysis.prom import read_series
 from analysis.requests import percentile
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import first_event
+from analysis.windows import Window, first_event
 
 JUDGED_FOR_LATENCY = ("baseline", "cooldown")  # not warm-up, not the fault windows
 
 
+def _prometheus_p95_ms(run: Run, w: Window) -> float | None:
+    """The server's view (histogram, bucket-interpolated) over the same window, for comparison."""
+    s = read_series(run.path, "latency_p95")
+    if s is None or s.error:
+        return None
+    v = s.values(w)
+    return float(np.median(v)) * 1000 if v.size else None
+
+
 def latency_p95(run: Run) -> list[CheckResult]:
+    """Judged on the exact client samples; the Prometheus histogram's p95 is reported beside it."""
     limit = run.threshold("p95_ms", 200)
     out = []
     for w in run.windows:
@@ -27,12 +40,15 @@ def latency_p95(run: Run) -> list[CheckResult]:
             continue
         p95 = percentile(df["latency_ms"], 95)
         ok = p95 < limit
+        server = _prometheus_p95_ms(run, w)
+        beside = "" if server is None else f"; Prometheus histogram p95 {server:.1f} ms ({server - p95:+.1f} ms)"
         out.append(CheckResult(
             "latency_p95", Status.PASS if ok else Status.FAIL, round(p95, 3), limit, w.label(),
             f"{len(df)} client samples (exact)",
-            f"p95 {p95:.1f} ms {'<' if ok else '>='} {limit:g} ms",
+            f"p95 {p95:.1f} ms {'<' if ok else '>='} {limit:g} ms{beside}",
             {"samples": len(df), "p50_ms": percentile(df["latency_ms"], 50),
-             "p99_ms": percentile(df["latency_ms"], 99)}))
+             "p99_ms": percentile(df["latency_ms"], 99), "prometheus_p95_ms": server,
+             "disagreement_ms": None if server is None else round(server - p95, 3)}))
     if not out:
         out.append(inconclusive("latency_p95", "baseline/cooldown", "the run has no baseline or cool-down window",
                                 limit))

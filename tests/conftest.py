@@ -51,6 +51,17 @@ def http(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tupl
         return status, raw.decode(errors="replace")
 
 
+def listening(port: int) -> bool:
+    """Something accepts connections on 127.0.0.1:port."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 @dataclass
 class Sandbox:
     state_dir: Path

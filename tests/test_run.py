@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import ROOT, SCRATCH_BASE, http
+from tests.conftest import ROOT, SCRATCH_BASE, http, listening
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -74,17 +74,7 @@ def test_smoke_certification_is_go(scratch: Path, tmp_path: Path) -> None:
     again = gameday("judge", str(run_dir))  # offline, from the directory alone
     assert again.returncode == 0 and "VERDICT: GO" in again.stdout
     # nothing of the run is left: sandbox down, Locust gone
-    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if _listening(p)]
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if listening(p)]
 
 
 def _wait_for_phase(run_dir: Path, phase: str, timeout: float) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.conftest import SCRATCH_BASE, Sandbox, http
+from tests.conftest import SCRATCH_BASE, Sandbox, http, listening
 from tests.load import BackgroundLoad, lookup
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -131,15 +131,7 @@ def test_busy_port_is_named_and_nothing_is_left_running(sandbox: Sandbox) -> Non
         r = other.cli("up", "--set", f"ports.base={SCRATCH_BASE}")
     assert r.returncode == 1
     assert f"port {SCRATCH_BASE + 3} (pgbouncer)" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not any(_listening(p) for p in range(SCRATCH_BASE, SCRATCH_BASE + 200))
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+    assert not any(listening(p) for p in range(SCRATCH_BASE, SCRATCH_BASE + 200))
 
 
 def test_drain_at_low_load_fails_no_request(sandbox: Sandbox) -> None:
@@ -266,7 +258,7 @@ def test_down_leaves_nothing_listening(sandbox: Sandbox) -> None:
     pids = {p["pid"] for p in other.status()["pods"]}
     down = other.cli("down")
     assert down.returncode == 0, down.stderr
-    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if _listening(p)]
+    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if listening(p)]
     assert not [p for p in pids if _alive(p)]
 
 
@@ -328,9 +320,9 @@ def test_down_after_a_crashed_controller_leaves_nothing(sandbox: Sandbox) -> Non
     controller = int((state / "run" / "controller.pid").read_text())
     os.kill(controller, signal.SIGKILL)
     time.sleep(0.5)
-    assert _listening(SCRATCH_BASE) and _listening(SCRATCH_BASE + 10)  # orphans still serve
+    assert listening(SCRATCH_BASE) and listening(SCRATCH_BASE + 10)  # orphans still serve
     down = other.cli("down")
     assert down.returncode == 0, down.stderr
     assert "leftover" in down.stdout
-    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if _listening(p)]
+    assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if listening(p)]
     assert not [p for p in pids if _alive(p)]

@@ -25,12 +25,12 @@ def _audits(run: Run) -> dict[str, Any] | None:
         return None
 
 
-def _compare(check: str, source: str, got: dict[str, Any], want: dict[str, str]) -> CheckResult:
+def _compare(check: str, source: str, got: dict[str, Any], want: dict[str, str], window: str = WINDOW) -> CheckResult:
     wrong = {k: got.get(k) for k, v in want.items() if str(got.get(k)) != v}
     ok = not wrong
     msg = "as the checklist says" if ok else "differs: " + ", ".join(f"{k}={v!r} (want {want[k]!r})"
                                                                   for k, v in wrong.items())
-    return CheckResult(check, Status.PASS if ok else Status.FAIL, float(len(wrong)), 0.0, WINDOW, source,
+    return CheckResult(check, Status.PASS if ok else Status.FAIL, float(len(wrong)), 0.0, window, source,
                        f"{msg}", {"got": got, "want": want})
 
 
@@ -39,7 +39,7 @@ def audit_redis(run: Run) -> list[CheckResult]:
     if a is None or "redis" not in a:
         why = (a or {}).get("errors", {}).get("servers") if a else "no audits.json in the run directory"
         return [inconclusive("audit_redis", WINDOW, str(why or "Redis settings were not collected"))]
-    return [_compare("audit_redis", f"{a.get('source', '')}: {name}", got, REDIS_WANT)
+    return [_compare("audit_redis", str(a.get("source", "")), got, REDIS_WANT, f"{name}, at the end of the run")
             if "error" not in got else inconclusive("audit_redis", WINDOW, f"{name}: {got['error']}")
             for name, got in sorted(a["redis"].items())]
 

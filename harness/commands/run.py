@@ -12,6 +12,7 @@ import typer
 
 from analysis import results
 from analysis.judge import judge as judge_run
+from analysis.render import junit, markdown
 from analysis.run import load_run
 from harness import profile as profile_mod
 from harness.app import app
@@ -24,10 +25,13 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a p
 
 
 def _verdict(run_dir: Path) -> int:
+    """Judge the directory and write what it renders to: results.json, report.md, junit.xml."""
     run = load_run(run_dir)
     j = judge_run(run)
     status = results.run_status(run_dir)
     results.write(run_dir, j, status)
+    markdown.write(run_dir / "report.md", run, j, status)
+    junit.write(run_dir / "junit.xml", j, run_dir.name, status)
     for line in results.lines(j, status):
         typer.echo(line)
     return results.exit_code(j, status)
@@ -52,7 +56,8 @@ def run(
 
 @app.command()
 def judge(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
-    """Judge a run directory again, from its files alone (offline); rewrites results.json."""
-    if not run_dir.is_dir():
-        raise BadInput(f"{run_dir}: not a run directory")
+    """Judge a run directory again, from its files alone (offline); rewrites results.json,
+    report.md and junit.xml. Exit codes as for run."""
+    if not (run_dir / "timeline.jsonl").is_file():
+        raise BadInput(f"{run_dir}: not a run directory (no timeline.jsonl)")
     raise typer.Exit(_verdict(run_dir))

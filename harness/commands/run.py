@@ -12,7 +12,7 @@ import typer
 
 from analysis import results
 from analysis.judge import judge as judge_run
-from analysis.render import junit, markdown
+from analysis.render import charts, html, junit, markdown
 from analysis.run import load_run
 from harness import profile as profile_mod
 from harness.app import app
@@ -25,13 +25,14 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a p
 
 
 def _verdict(run_dir: Path) -> int:
-    """Judge the directory and write what it renders to: results.json, report.md, junit.xml."""
+    """Judge the directory and render it: results.json, report.md, junit.xml, report.html, figures/."""
     run = load_run(run_dir)
     j = judge_run(run)
     status = results.run_status(run_dir)
     results.write(run_dir, j, status)
     markdown.write(run_dir / "report.md", run, j, status)
     junit.write(run_dir / "junit.xml", j, run_dir.name, status)
+    html.write(run_dir, run, j, status, charts.render(run))
     for line in results.lines(j, status):
         typer.echo(line)
     return results.exit_code(j, status)
@@ -52,6 +53,13 @@ def run(
     code = _verdict(run_dir)
     typer.echo(f"{outcome.status} in {outcome.ended - outcome.started:.0f} s; results {run_dir / 'results.json'}")
     raise typer.Exit(code)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """Re-render a run directory's report offline (the same as judge): results.json, report.md,
+    junit.xml, report.html and figures/. Exit codes as for run."""
+    judge(run_dir)
 
 
 @app.command()

@@ -1,0 +1,167 @@
+"""The report's charts (matplotlib, Agg), each with the fault windows shaded and marked.
+
+Every chart is drawn from the run directory alone (a loaded Run): client samples binned by
+``BIN_S``, Prometheus series as snapshotted. Time is seconds since the run started. A chart
+with no data says so on its face rather than drawing empty axes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from analysis.checks.samples import server_errors
+from analysis.prom import read_series
+from analysis.run import Run
+
+BIN_S = 5.0
+FAULT_COLOURS = ["#f4cccc", "#fce5cd", "#d9ead3", "#cfe2f3", "#d9d2e9", "#fff2cc"]
+
+
+def t0(run: Run) -> float:
+    times = [float(e["t"]) for e in run.events[:1]]
+    if not times and len(run.requests):
+        times = [float(run.requests["t_start"].min())]
+    return times[0] if times else 0.0
+
+
+def _shade(ax: Axes, run: Run, origin: float) -> None:
+    faults = [w for w in run.windows if w.is_fault]
+    for i, w in enumerate(faults):
+        ax.axvspan(w.start - origin, w.end - origin, color=FAULT_COLOURS[i % len(FAULT_COLOURS)], alpha=0.6, lw=0)
+        ax.text(w.start - origin, 1.0, f" {w.fault}", transform=ax.get_xaxis_transform(), fontsize=7,
+                va="top", ha="left", color="#444")
+    for e in run.events:
+        if e.get("event") == "fault_injected":
+            ax.axvline(float(e["t"]) - origin, color="#cc0000", lw=1, ls="--")
+        elif e.get("event") == "fault_recovered":
+            ax.axvline(float(e["t"]) - origin, color="#38761d", lw=1, ls=":")
+
+
+def _binned(df: pd.DataFrame, origin: float) -> pd.core.groupby.DataFrameGroupBy:
+    key = ((df["t_start"] - origin) // BIN_S) * BIN_S + BIN_S / 2
+    return df.groupby(key)
+
+
+def _empty(ax: Axes, what: str) -> None:
+    ax.text(0.5, 0.5, f"no data: {what}", transform=ax.transAxes, ha="center", va="center", color="#999")
+
+
+def latency(ax: Axes, run: Run, origin: float) -> None:
+    df = run.requests
+    if df.empty:
+        _empty(ax, "no request recorded")
+        return
+    g = _binned(df, origin)["latency_ms"]
+    for q, style in ((0.5, "-"), (0.95, "-"), (0.99, ":")):
+        s = g.quantile(q)
+        ax.plot(s.index, s.values, style, lw=1.2, label=f"client p{int(q * 100)}")
+    prom = read_series(run.path, "latency_p95")
+    if prom is not None and not prom.error and not prom.data.empty:
+        ax.plot(prom.data["timestamp"] - origin, prom.data["value"] * 1000, lw=1, color="#555", alpha=0.8,
+                label="Prometheus p95")
+    line = float(run.checks.get("p95_ms", 200))
+    ax.axhline(line, color="#cc0000", lw=0.8, alpha=0.6)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (ms)")
+    ax.legend(fontsize=7, loc="upper right")
+
+
+def missions(ax: Axes, run: Run, origin: float) -> None:
+    s = read_series(run.path, "missions_per_min")
+    drawn = False
+    if s is not None and not s.error and not s.data.empty:
+        ax.plot(s.data["timestamp"] - origin, s.data["value"], lw=1.2, label="completed/min (Prometheus)")
+        drawn = True
+    if not run.acks.empty:
+        key = ((run.acks["t_ack"] - origin) // BIN_S) * BIN_S + BIN_S / 2
+        per_min = run.acks.groupby(key).size() * (60 / BIN_S)
+        ax.plot(per_min.index, per_min.values, lw=1, alpha=0.7, label="acknowledged/min (client)")
+        drawn = True
+    if not drawn:
+        _empty(ax, "missions")
+        return
+    ax.axhline(float(run.checks.get("missions_per_min", 50)), color="#cc0000", lw=0.8, alpha=0.6)
+    ax.set_ylabel("missions / min")
+    ax.legend(fontsize=7, loc="upper right")
+
+
+def errors(ax: Axes, run: Run, origin: float) -> None:
+    df = run.requests
+    if df.empty:
+        _empty(ax, "no request recorded")
+        return
+    err = df.assign(bad=server_errors(df).astype("float64"))
+    ratio = _binned(err, origin)["bad"].mean() * 100
+    ax.bar(ratio.index, ratio.values, width=BIN_S * 0.9, color="#cc4125")
+    ax.axhline(float(run.checks.get("max_5xx_ratio", 0.05)) * 100, color="#cc0000", lw=0.8, alpha=0.6)
+    ax.set_ylabel("5xx + no answer (%)")
+    ax.set_ylim(0, max(10.0, float(np.nanmax(ratio.values)) * 1.1 if len(ratio) else 10.0))
+
+
+def _twin(ax: Axes, run: Run, origin: float, left: str, right: str, left_label: str, right_label: str,
+          right_scale: float = 1.0) -> None:
+    a = read_series(run.path, left)
+    b = read_series(run.path, right)
+    if (a is None or a.data.empty) and (b is None or b.data.empty):
+        _empty(ax, f"{left}, {right}")
+        return
+    if a is not None and not a.data.empty:
+        for labels, part in a.data.groupby("labels"):
+            ax.step(part["timestamp"] - origin, part["value"], where="post", lw=1.2, label=f"{left_label} {labels}")
+    ax.set_ylabel(left_label)
+    ax2 = ax.twinx()
+    if b is not None and not b.data.empty:
+        for labels, part in b.data.groupby("labels"):
+            ax2.plot(part["timestamp"] - origin, part["value"] * right_scale, lw=1, color="#e69138",
+                     label=f"{right_label} {labels}")
+    ax2.set_ylabel(right_label)
+    for axis, where in ((ax, "upper left"), (ax2, "upper right")):
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=6, loc=where)
+
+
+def pool(ax: Axes, run: Run, origin: float) -> None:
+    _twin(ax, run, origin, "warm_pool_size", "startup_p95", "warm pool size", "crew start-up p95 (s)")
+
+
+def deployment(ax: Axes, run: Run, origin: float) -> None:
+    _twin(ax, run, origin, "deployment_revision", "health_check_failures", "revision", "failed health checks")
+
+
+CHARTS: dict[str, tuple[str, Callable[[Axes, Run, float], None]]] = {
+    "latency": ("API latency p50 / p95 / p99 (client, exact) and p95 (Prometheus)", latency),
+    "missions": ("Missions per minute", missions),
+    "errors": ("Server errors per 5 s", errors),
+    "pool": ("Warm pool and agent start-up", pool),
+    "deployment": ("Deployment revision and health-check failures", deployment),
+}
+
+
+def render(run: Run) -> dict[str, bytes]:
+    """Every chart as PNG bytes, by name."""
+    origin = t0(run)
+    out: dict[str, bytes] = {}
+    for name, (title, draw) in CHARTS.items():
+        fig, ax = plt.subplots(figsize=(10, 3.2), dpi=100)
+        try:
+            draw(ax, run, origin)
+            _shade(ax, run, origin)
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel("seconds since the run started")
+            ax.grid(alpha=0.3)
+            fig.tight_layout()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            out[name] = buf.getvalue()
+        finally:
+            plt.close(fig)
+    return out

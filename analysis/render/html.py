@@ -1,0 +1,131 @@
+"""``report.html``: the failover report, self-contained (charts embedded), opens offline.
+
+The verdict on top (with a banner for a run that did not complete), the checks, a table per
+fault, the charts with fault windows shaded, and the checklist §7 sign-off rows filled with
+this run's evidence.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from analysis.judge import Judgement
+from analysis.run import Run
+from analysis.verdict import Status
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gameday {{ verdict }} — {{ run }}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+.verdict { font-size: 2em; font-weight: 700; padding: .4em .8em; border-radius: 6px; display: inline-block; }
+.GO { background: #d9ead3; color: #274e13; } .NO-GO { background: #f4cccc; color: #660000; }
+.INCONCLUSIVE { background: #fff2cc; color: #7f6000; }
+.banner { background: #fce5cd; border-left: 6px solid #e69138; padding: .8em 1em; margin: 1em 0; }
+table { border-collapse: collapse; width: 100%; margin: .6em 0 1.4em; font-size: 13px; }
+th, td { border: 1px solid #ddd; padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } td.PASS { color: #274e13; } td.FAIL { color: #990000; font-weight: 600; }
+td.INCONCLUSIVE { color: #7f6000; font-weight: 600; } img { width: 100%; border: 1px solid #eee; }
+.muted { color: #777; }
+</style></head><body>
+<h1>HyperCode failover report</h1>
+<div class="verdict {{ verdict }}">{{ verdict }}</div>
+<p class="muted">profile <b>{{ profile }}</b> · run <code>{{ run }}</code> · {{ passed }} passed,
+{{ failed }} failed, {{ inconclusive }} inconclusive</p>
+{% if status != "completed" %}<div class="banner"><b>This run did not complete: {{ status | upper }}.</b>
+The checks judge only the evidence it left; {{ missing | join(", ") or "nothing else" }} is missing.
+It is not a certification.</div>{% endif %}
+<h2>Checks</h2>
+<table><tr><th>check</th><th>status</th><th>value</th><th>threshold</th><th>window</th><th>evidence</th><th>message</th></tr>
+{% for r in results %}<tr><td>{{ r.id }}</td><td class="{{ r.status.value }}">{{ r.status.value }}</td>
+<td>{{ fmt(r.value) }}</td><td>{{ fmt(r.threshold) }}</td><td>{{ r.window }}</td><td>{{ r.evidence }}</td>
+<td>{{ r.message }}</td></tr>{% endfor %}</table>
+{% if faults %}<h2>Faults</h2>
+<table><tr><th>fault</th><th>time to detect (s)</th><th>recovery (s)</th><th>bound (s)</th><th>failed requests</th>
+<th>lost acknowledgements</th><th>status</th></tr>
+{% for f in faults %}<tr><td>{{ f.fault }}</td><td>{{ f.detect }}</td><td>{{ f.recovery }}</td><td>{{ f.bound }}</td>
+<td>{{ f.failed }}</td><td>{{ f.lost }}</td><td class="{{ f.status }}">{{ f.status }}</td></tr>{% endfor %}</table>{% endif %}
+<h2>Charts</h2>
+<p class="muted">Fault windows shaded; red dashed line: injection; green dotted line: recovered.</p>
+{% for c in charts %}<figure><img alt="{{ c.name }}" src="data:image/png;base64,{{ c.data }}"></figure>{% endfor %}
+<h2>Checklist §7 sign-off</h2>
+<table><tr><th>Checklist item</th><th>Priority</th><th>Owner</th><th>Status</th><th>Validation evidence</th></tr>
+{% for s in signoff %}<tr><td>{{ s.item }}</td><td>{{ s.priority }}</td><td>{{ s.owner }}</td>
+<td class="{{ s.status }}">{{ s.status }}</td><td>{{ s.evidence }}</td></tr>{% endfor %}</table>
+<p><b>Go-Live Decision:</b> {{ verdict }}{% if status != "completed" %} (run {{ status }}: not a decision){% endif %}
+&nbsp; <b>Date:</b> ____________ &nbsp; <b>Authorized By:</b> ____________</p>
+</body></html>
+"""
+
+EXPECTED_FILES = ("timeline.jsonl", "readback.json", "prometheus", "results.json")
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:g}"
+
+
+def _status(results: list[Any], ids: tuple[str, ...]) -> str:
+    got = [r for r in results if r.id in ids]
+    if not got:
+        return "INCONCLUSIVE"
+    if any(r.status == Status.FAIL for r in got):
+        return "FAIL"
+    return "PASS" if all(r.status == Status.PASS for r in got) else "INCONCLUSIVE"
+
+
+def _faults(run: Run, j: Judgement) -> list[dict[str, Any]]:
+    lost = next((r for r in j.results if r.id == "lost_acks"), None)
+    out = []
+    for r in j.results:
+        if r.id != "recovery_time" or not r.details.get("fault"):
+            continue
+        fault = r.details["fault"]
+        detect = "-"
+        down = [e for e in run.events if e.get("event") == "chaos_activity" and e.get("fault") == fault]
+        injected = next((e for e in run.events if e.get("event") == "fault_injected" and e.get("fault") == fault), None)
+        if injected is not None and down:
+            detect = f"{float(down[0]['t']) - float(injected['t']):.1f}"
+        out.append({"fault": fault, "detect": detect, "recovery": _fmt(r.value), "bound": _fmt(r.threshold),
+                    "failed": r.details.get("failed_requests", "-"),
+                    "lost": "-" if lost is None or lost.value is None else "(run) " + _fmt(lost.value),
+                    "status": r.status.value})
+    return out
+
+
+def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str:
+    res = j.results
+    signoff = [
+        {"item": "DB HA Config", "priority": "P0", "owner": "SRE",
+         "status": _status(res, ("recovery_time", "lost_acks")),
+         "evidence": f"Failover Test Report: this run ({run.path.name}); DB failover recovery and lost acknowledgements"},
+        {"item": "Load Testing", "priority": "P1", "owner": "Perf Eng",
+         "status": _status(res, ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx")),
+         "evidence": "Locust Report: load/locust_report.html; exact client samples requests.*.csv"},
+        {"item": "Automated rollback (§4.2)", "priority": "P0", "owner": "DevOps Lead",
+         "status": _status(res, ("automated_rollback",)), "evidence": "bad-release fault, Prometheus deployment series"},
+        {"item": "Redis / PgBouncer / metrics / alerts (§2, §5)", "priority": "P1", "owner": "SRE",
+         "status": _status(res, ("audit_redis", "audit_pgbouncer", "audit_metrics", "audit_alert_rules")),
+         "evidence": "audits.json read from the live servers and Prometheus"},
+    ]
+    missing = [f for f in EXPECTED_FILES if not (run.path / f).exists()]
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(TEMPLATE).render(
+        verdict=j.verdict.value, status=status, run=run.path.name, profile=run.profile.get("name", "?"),
+        passed=sum(r.status == Status.PASS for r in res), failed=sum(r.status == Status.FAIL for r in res),
+        inconclusive=sum(r.status == Status.INCONCLUSIVE for r in res), results=res, fmt=_fmt, missing=missing,
+        faults=_faults(run, j), signoff=signoff,
+        charts=[{"name": n, "data": base64.b64encode(b).decode()} for n, b in charts.items()])
+
+
+def write(run_dir: Path, run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> None:
+    figures = run_dir / "figures"
+    figures.mkdir(exist_ok=True)
+    for name, data in charts.items():
+        (figures / f"{name}.png").write_bytes(data)
+    path = run_dir / "report.html"
+    tmp = path.with_name(".report.html.tmp")
+    tmp.write_text(render(run, j, status, charts))
+    tmp.replace(path)

@@ -126,7 +126,7 @@ def _twin(ax: Axes, run: Run, origin: float, left: str, right: str, left_label: 
     ax2.set_ylabel(right_label)
     for axis, where in ((ax, "upper left"), (ax2, "upper right")):
         if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize=6, loc=where)
+            axis.legend(fontsize=6, loc=where)  # type: ignore[call-overload]
 
 
 def pool(ax: Axes, run: Run, origin: float) -> None:

@@ -47,7 +47,8 @@ It is not a certification.</div>{% endif %}
 <table><tr><th>fault</th><th>time to detect (s)</th><th>recovery (s)</th><th>bound (s)</th><th>failed requests</th>
 <th>lost acknowledgements</th><th>status</th></tr>
 {% for f in faults %}<tr><td>{{ f.fault }}</td><td>{{ f.detect }}</td><td>{{ f.recovery }}</td><td>{{ f.bound }}</td>
-<td>{{ f.failed }}</td><td>{{ f.lost }}</td><td class="{{ f.status }}">{{ f.status }}</td></tr>{% endfor %}</table>{% endif %}
+<td>{{ f.failed }}</td><td>{{ f.lost }}</td><td class="{{ f.status }}">{{ f.status }}</td></tr>{% endfor %}
+</table>{% endif %}
 <h2>Charts</h2>
 <p class="muted">Fault windows shaded; red dashed line: injection; green dotted line: recovered.</p>
 {% for c in charts %}<figure><img alt="{{ c.name }}" src="data:image/png;base64,{{ c.data }}"></figure>{% endfor %}
@@ -100,12 +101,14 @@ def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str
     signoff = [
         {"item": "DB HA Config", "priority": "P0", "owner": "SRE",
          "status": _status(res, ("recovery_time", "lost_acks")),
-         "evidence": f"Failover Test Report: this run ({run.path.name}); DB failover recovery and lost acknowledgements"},
+         "evidence": f"Failover Test Report: this run ({run.path.name}); DB failover recovery, "
+                     "lost acknowledgements"},
         {"item": "Load Testing", "priority": "P1", "owner": "Perf Eng",
          "status": _status(res, ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx")),
          "evidence": "Locust Report: load/locust_report.html; exact client samples requests.*.csv"},
         {"item": "Automated rollback (§4.2)", "priority": "P0", "owner": "DevOps Lead",
-         "status": _status(res, ("automated_rollback",)), "evidence": "bad-release fault, Prometheus deployment series"},
+         "status": _status(res, ("automated_rollback",)),
+         "evidence": "bad-release fault, Prometheus deployment series"},
         {"item": "Redis / PgBouncer / metrics / alerts (§2, §5)", "priority": "P1", "owner": "SRE",
          "status": _status(res, ("audit_redis", "audit_pgbouncer", "audit_metrics", "audit_alert_rules")),
          "evidence": "audits.json read from the live servers and Prometheus"},

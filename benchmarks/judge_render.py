@@ -108,7 +108,8 @@ def main() -> int:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append((n, r))
             print(f"{n:>9} requests: load {r['load_s']:.2f} s, judge {r['judge_s']:.2f} s, "
-                  f"render {r['render_s']:.2f} s, total {r['total_s']:.2f} s, peak RSS {r['peak_rss_mb']:.0f} MB ({r['verdict']})")
+                  f"render {r['render_s']:.2f} s, total {r['total_s']:.2f} s, "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB ({r['verdict']})")
     if len(rows) >= 2:
         (n0, a), (n1, b) = rows[0], rows[-1]
         print(f"growth {n0}->{n1} requests (x{n1 / n0:.0f}): time x{b['total_s'] / a['total_s']:.1f}, "

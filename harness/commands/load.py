@@ -20,7 +20,7 @@ from harness.errors import BadInput
 from harness.load import preflight
 from harness.load.display import Progress
 from harness.load.runner import LoadSpec, run
-from harness.redact import Redactor
+from harness.redact import Redactor, env_secrets
 from harness.rundir import new_run_dir, write_profile
 from harness.target import endpoints
 from harness.timeline import Timeline
@@ -56,6 +56,7 @@ def load(
         raise BadInput(f"{exc}{hint}") from None
     run_dir = new_run_dir(p, out, "load")
     redactor = Redactor(p.secrets.values())
+    redactor.add(env_secrets())
     write_profile(run_dir, p, redactor)
     spec = spec_from_profile(p, ep.api, run_dir, seconds)
     with Timeline(run_dir / "timeline.jsonl", redact=redactor) as tl:

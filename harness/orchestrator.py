@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.audits import collect as collect_audits
+from harness.chaos import experiment as xp
 from harness.chaos.runner import run_fault
 from harness.drivers import Driver, driver_for
 from harness.errors import Interrupted
 from harness.evidence import snapshot
 from harness.guard import Guard
-from harness.load import preflight
+from harness.load import preflight as preflight_load
 from harness.load.runner import LoadRun, LoadSpec
 from harness.profile import Profile
 from harness.readback import read_back
@@ -96,19 +97,28 @@ def _acked_ids(run_dir: Path) -> list[str]:
     return ids
 
 
+def preflight(profile: Profile) -> None:
+    """Everything that can be checked without the target: the locustfile loads and has a User
+    class, every fault's experiment parses and passes Chaos Toolkit's validation. Bad input
+    raises (exit 64) before a run directory is made or anything is started."""
+    if profile.load.users:
+        preflight_load.check_locustfile(profile.load.locustfile)
+    for f in profile.faults:
+        xp.validate(xp.load(f.experiment), f.experiment)
+
+
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
 def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
             driver: Driver | None = None) -> RunOutcome:
-    """Collect one run into ``run_dir``. Bad input and an unreachable target raise before load;
-    an interruption or a guard abort is returned as the outcome, after the clean-up."""
+    """Collect one run into ``run_dir`` (call :func:`preflight` first). An unreachable target or a
+    refused fault raises before load; an interruption or a guard abort is returned as the
+    outcome, after the clean-up."""
     redactor = Redactor(profile.secrets.values())
     redactor.add(env_secrets())
     write_profile(run_dir, profile, redactor)
-    if profile.load.users:
-        preflight.check_locustfile(profile.load.locustfile)
     driver = driver or driver_for(profile, keep_up)
     tl = Timeline(run_dir / "timeline.jsonl", redact=redactor)
     started = time.time()
@@ -123,7 +133,7 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         say(f"target {profile.target.kind}: preparing")
         ep = driver.prepare()
         tl.append("target_ready", api=ep.api, prometheus=ep.prometheus)
-        preflight.check_host(ep.api)
+        preflight_load.check_host(ep.api)
         if profile.faults:
             plan_profile(profile)  # allow-list and targets: refused before any load or fault
         ld = profile.load

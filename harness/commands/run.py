@@ -17,7 +17,7 @@ from analysis.run import load_run
 from harness import profile as profile_mod
 from harness.app import app
 from harness.errors import BadInput
-from harness.orchestrator import certify
+from harness.orchestrator import certify, preflight
 from harness.rundir import new_run_dir
 
 DEFAULT_PROFILE = Path("profiles/sandbox.yaml")
@@ -47,6 +47,7 @@ def run(
 ) -> None:
     """Certify: load, faults, evidence, verdict. Exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE, 3 aborted, 64 bad input."""
     p = profile_mod.load(profile, set_ or [])
+    preflight(p)
     run_dir = new_run_dir(p, out)
     typer.echo(f"run directory {run_dir}")
     outcome = certify(p, run_dir, lambda s: typer.echo(s, err=True), keep_up=keep_up)

@@ -61,9 +61,8 @@ def guarded(check_id: str, fn: Callable[[], Sequence[CheckResult]]) -> list[Chec
         return [inconclusive(check_id, "run", f"checker error: {type(exc).__name__}: {exc}")]
 
 
-def combine(check_id: str, parts: Sequence[CheckResult]) -> Status:
+def combine(parts: Sequence[CheckResult]) -> Status:
     """FAIL beats INCONCLUSIVE beats PASS; no part at all is INCONCLUSIVE."""
-    del check_id
     if not parts:
         return Status.INCONCLUSIVE
     statuses = {p.status for p in parts}
@@ -78,7 +77,7 @@ def verdict(results: Iterable[CheckResult], required: Iterable[str]) -> Verdict:
     by_id: dict[str, list[CheckResult]] = {}
     for r in results:
         by_id.setdefault(r.id, []).append(r)
-    statuses = [combine(cid, by_id.get(cid, [])) for cid in required]
+    statuses = [combine(by_id.get(cid, [])) for cid in required]
     if not statuses:
         return Verdict.INCONCLUSIVE
     if Status.FAIL in statuses:

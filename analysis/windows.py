@@ -33,9 +33,14 @@ class Window:
 
 
 def read_timeline(run_dir: Path) -> list[dict[str, Any]]:
+    return read_timeline_file(run_dir / "timeline.jsonl")
+
+
+def read_timeline_file(path: Path) -> list[dict[str, Any]]:
+    """Every complete event of a timeline file; a torn last line (a killed writer) is skipped."""
     out: list[dict[str, Any]] = []
     try:
-        text = (run_dir / "timeline.jsonl").read_text()
+        text = path.read_text()
     except FileNotFoundError:
         return out
     for line in text.splitlines():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.requests import read_acks
 from harness.audits import collect as collect_audits
 from harness.chaos import experiment as xp
 from harness.chaos.runner import run_fault
@@ -85,16 +86,6 @@ def _faults(profile: Profile, tl: Timeline, run_dir: Path, guard: Guard, say: Sa
                   rollbacks_ok=result.rollbacks_ok)
         say(f"  {f.id}: {'ok' if result.ok else 'NOT ok'}, recovery {result.recovery_s} s, "
             f"rollbacks {'ok' if result.rollbacks_ok else 'FAILED'}")
-
-
-def _acked_ids(run_dir: Path) -> list[str]:
-    ids: list[str] = []
-    for f in sorted(run_dir.glob("acks.*.csv")):
-        for line in f.read_text().splitlines()[1:]:
-            parts = line.split(",")
-            if len(parts) == 3 and parts[1]:
-                ids.append(parts[1])
-    return ids
 
 
 def preflight(profile: Profile) -> None:
@@ -177,7 +168,7 @@ def _finish(profile: Profile, run_dir: Path, tl: Timeline, load: LoadRun | None,
     if ep is None:
         return
     if load is not None:
-        ids = _acked_ids(run_dir)
+        ids = read_acks(run_dir)["mission_id"].astype(str).tolist()
         say(f"reading back {len(ids)} acknowledged missions")
         rb = read_back(ep.api, ids, run_dir / "readback.json")
         tl.append("readback_done", asked=rb["asked"], missing=len(rb["missing"]), error=rb["error"])

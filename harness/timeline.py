@@ -54,19 +54,3 @@ class Timeline:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def read(path: Path) -> list[dict[str, Any]]:
-    """Every complete event of a timeline; a torn last line (a killed writer) is skipped."""
-    out: list[dict[str, Any]] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return out
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import yaml
 
+from analysis.windows import read_timeline_file as read_timeline
 from harness import profile as profile_mod
 from harness.chaos.runner import run_fault
 from harness.errors import BadInput, NotAllowed, NothingToTarget
 from harness.safety.plan import plan_fault, plan_profile, render
 from harness.timeline import Timeline
-from harness.timeline import read as read_timeline
 from tests.stubs.cluster import Stack, stack
 
 ROOT = Path(__file__).resolve().parent.parent

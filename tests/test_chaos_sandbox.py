@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
+from analysis.windows import read_timeline_file as read_timeline
 from harness import profile as profile_mod
 from harness.chaos.runner import run_fault
 from harness.errors import NothingToTarget
 from harness.timeline import Timeline
-from harness.timeline import read as read_timeline
 from tests.conftest import BASE, Sandbox, _up
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -43,20 +43,6 @@ class LoadSpec:
     stop_timeout_s: float = 5.0
 
 
-@dataclass
-class LoadOutcome:
-    """What the processes did (not a judgement: the analysis reads the files)."""
-
-    started: float
-    stopped: float
-    exit_code: int | None
-    interrupted: bool
-    request_files: list[Path]
-    ack_files: list[Path]
-    locust_stats: Path | None
-    log: Path
-
-
 def locust_binary() -> str:
     candidate = Path(sys.executable).with_name("locust")
     return str(candidate) if candidate.exists() else "locust"
@@ -166,16 +152,6 @@ class LoadRun:
                 except subprocess.TimeoutExpired:
                     pass
 
-    def outcome(self) -> LoadOutcome:
-        d = self.spec.run_dir
-        stats = d / "load" / "locust_stats.csv"
-        return LoadOutcome(
-            started=self.started, stopped=time.time(),
-            exit_code=self.procs[0].returncode if self.procs else None,
-            interrupted=self._interrupted,
-            request_files=sorted(d.glob("requests.*.csv")), ack_files=sorted(d.glob("acks.*.csv")),
-            locust_stats=stats if stats.exists() else None, log=self.log)
-
     def __enter__(self) -> LoadRun:
         self.start()
         return self
@@ -195,7 +171,7 @@ def _signal(p: subprocess.Popen[bytes], sig: int) -> None:
             pass
 
 
-def run(spec: LoadSpec, on_tick: Callable[[LoadRun], None] | None = None) -> LoadOutcome:
+def run(spec: LoadSpec, on_tick: Callable[[LoadRun], None] | None = None) -> None:
     """Run the load to its end; Ctrl-C / SIGTERM stop it cleanly and raise Interrupted."""
     load = LoadRun(spec)
     previous = signal.getsignal(signal.SIGTERM)
@@ -213,4 +189,3 @@ def run(spec: LoadSpec, on_tick: Callable[[LoadRun], None] | None = None) -> Loa
                 raise Interrupted("load interrupted; Locust stopped, every row written so far is on disk") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return load.outcome()

@@ -141,9 +141,10 @@ DEFAULT_PROMQL = {
                    '(rate(http_request_duration_seconds_bucket{route=~"/v1/.*"}[30s])))',
     "requests_by_status": "sum by (status) (rate(http_request_duration_seconds_count[30s]))",
     "missions_per_min": 'sum(rate(missions_completed_total{status="completed"}[1m])) * 60',
-    "startup_p95": "histogram_quantile(0.95, sum by (le) (rate(agent_startup_seconds_bucket[1m])))",
-    "startup_p95_by_pool": "histogram_quantile(0.95, sum by (le, pool) (rate(agent_startup_seconds_bucket[1m])))",
-    "startup_by_pool": "sum by (pool) (rate(agent_startup_seconds_count[1m]))",
+    # a short rate window: a 1m one carries the warm-up's cold starts 60 s into the baseline
+    "startup_p95": "histogram_quantile(0.95, sum by (le) (rate(agent_startup_seconds_bucket[10s])))",
+    "startup_p95_by_pool": "histogram_quantile(0.95, sum by (le, pool) (rate(agent_startup_seconds_bucket[10s])))",
+    "startup_by_pool": "sum by (pool) (rate(agent_startup_seconds_count[10s]))",
     "warm_pool_size": "max(active_warm_pool_size)",
     "deployment_revision": "max by (deployment) (deployment_revision)",
     "deployment_rollbacks": "max by (deployment) (deployment_rollbacks_total)",

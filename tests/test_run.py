@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ import psutil
 import pytest
 
 from tests.conftest import ROOT, SCRATCH_BASE, http, listening
+from tests.runs import gameday, results, scratch_state, target, wait_for_phase
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -33,28 +32,8 @@ NO_FAULTS = ["--set", "faults=[]", "--set", "phases.warmup_s=8", "--set", "phase
 
 @pytest.fixture
 def scratch() -> Iterator[Path]:
-    state = Path(tempfile.mkdtemp(prefix="gameday-test-run-", dir="/tmp"))
-    state.chmod(0o755)
-    try:
+    with scratch_state() as state:
         yield state
-    finally:
-        subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
-                       capture_output=True, timeout=120, check=False)
-        shutil.rmtree(state, ignore_errors=True)
-
-
-def target(state: Path) -> list[str]:
-    return ["--set", f"target.sandbox.ports.base={SCRATCH_BASE}", "--set", f"target.sandbox_state_dir={state}"]
-
-
-def gameday(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
-
-def results(run_dir: Path) -> dict:
-    data: dict = json.loads((run_dir / "results.json").read_text())
-    return data
 
 
 def test_smoke_certification_is_go(scratch: Path, tmp_path: Path) -> None:
@@ -77,21 +56,11 @@ def test_smoke_certification_is_go(scratch: Path, tmp_path: Path) -> None:
     assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if listening(p)]
 
 
-def _wait_for_phase(run_dir: Path, phase: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tl = run_dir / "timeline.jsonl"
-        if tl.exists() and f'"phase_started", "phase": "{phase}"' in tl.read_text():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_prometheus_stopped_half_way_is_inconclusive(scratch: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
 
     def stop_prometheus() -> None:
-        if _wait_for_phase(run_dir, "baseline", 90):
+        if wait_for_phase(run_dir, "baseline", 90):
             time.sleep(3)
             http("POST", f"http://127.0.0.1:{SCRATCH_BASE + 1}/components/prometheus/stop", {})
 
@@ -112,7 +81,7 @@ def test_sigkill_half_way_leaves_a_readable_run(scratch: Path, tmp_path: Path) -
                              *target(scratch), *NO_FAULTS], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        assert _wait_for_phase(run_dir, "baseline", 120), "the run never reached its baseline"
+        assert wait_for_phase(run_dir, "baseline", 120), "the run never reached its baseline"
         time.sleep(5)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)

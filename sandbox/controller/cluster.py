@@ -264,8 +264,15 @@ class Cluster:
         return new_rev
 
     async def wait_rollout(self, timeout: float) -> None:
-        if self._rollout is not None:
-            await asyncio.wait_for(asyncio.shield(self._rollout), timeout)
+        """Until the rollout is over: stable, rolled back, or stuck (a stuck rollout never ends on
+        its own, like a Deployment past its progress deadline; ``kubectl rollout status`` returns)."""
+        if self._rollout is None:
+            return
+        deadline = time.monotonic() + timeout
+        while not self._rollout.done() and self.deployments[API].phase in ("stable", "progressing"):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"rollout still {self.deployments[API].phase} after {timeout:g} s")
+            await asyncio.sleep(0.05)
 
     async def _roll(self, new_rev: int, healthy: bool) -> None:
         dep = self.deployments[API]

@@ -16,7 +16,8 @@ from analysis.windows import first_event, read_timeline
 
 
 def run_status(run_dir: Path) -> str:
-    """completed | aborted | interrupted — or INTERRUPTED when the collector never finished."""
+    """completed | aborted | interrupted | failed (an error stopped the collector) — or interrupted when the
+    collector never finished."""
     events = read_timeline(run_dir)
     done = first_event(events, "run_finished")
     if done is None:

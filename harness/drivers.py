@@ -72,7 +72,11 @@ class SandboxDriver(Driver):
 
     def prepare(self) -> Endpoints:
         sets = [a for kv in flatten("", self.profile.target.sandbox) for a in ("--set", kv)]
-        r = _sandbox_cli(self.profile, "up", *sets)
+        try:
+            r = _sandbox_cli(self.profile, "up", *sets)
+        except BaseException:
+            self.started = True  # interrupted half-way up: whatever came up goes down in teardown()
+            raise
         if r.returncode == 64:
             raise BadInput(f"target.sandbox: {r.stderr.strip().removeprefix('sandbox: ')}")
         if r.returncode != 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,9 @@ from harness.readback import read_back
 from harness.redact import Redactor, env_secrets
 from harness.rundir import write_profile
 from harness.safety.plan import plan_profile
+from harness.shield import shielded
 from harness.target import Endpoints
-from harness.timeline import Timeline
+from harness.timeline import Listener, Timeline
 
 Say = Callable[[str], None]
 
@@ -103,15 +104,16 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
 
 
 def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
-            driver: Driver | None = None) -> RunOutcome:
+            driver: Driver | None = None, listeners: Sequence[Listener] = ()) -> RunOutcome:
     """Collect one run into ``run_dir`` (call :func:`preflight` first). An unreachable target or a
     refused fault raises before load; an interruption or a guard abort is returned as the
-    outcome, after the clean-up."""
+    outcome, after the clean-up. ``listeners`` see every timeline event as written (notifications)."""
     redactor = Redactor(profile.secrets.values())
     redactor.add(env_secrets())
+    redactor.add(profile.notify.secret_values())
     write_profile(run_dir, profile, redactor)
     driver = driver or driver_for(profile, keep_up)
-    tl = Timeline(run_dir / "timeline.jsonl", redact=redactor)
+    tl = Timeline(run_dir / "timeline.jsonl", redact=redactor, listeners=listeners)
     started = time.time()
     status, reason = "completed", None
     load: LoadRun | None = None
@@ -145,15 +147,19 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         reason = (guard.tripped if aborted and guard else None) or str(exc) or "interrupted (SIGINT/SIGTERM)"
         tl.append("run_aborted" if aborted else "run_interrupted", reason=reason)
         say(f"run {status}: {reason}")
+    except Exception as exc:  # the target failed us, a fault was refused...: recorded as such, then raised
+        status, reason = "failed", f"{type(exc).__name__}: {exc}"
+        tl.append("run_failed", reason=reason)
+        raise
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the clean-up below must finish
-        try:
-            _finish(profile, run_dir, tl, load, guard, ep, started, say)
-        finally:
-            driver.teardown()
-            tl.append("run_finished", status=status)
-            tl.close()
-            signal.signal(signal.SIGTERM, previous)
+        with shielded(say):  # the clean-up must finish: another Ctrl-C is noted, not obeyed
+            try:
+                _finish(profile, run_dir, tl, load, guard, ep, started, say)
+            finally:
+                driver.teardown()
+                tl.append("run_finished", status=status)
+                tl.close()
+        signal.signal(signal.SIGTERM, previous)
     return RunOutcome(status, reason, started, time.time())
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import BadInput
+from harness.notify.config import Notify
 
 FAULT_IDS = ("db-failover", "redis-primary-kill", "node-drain", "bad-release")
 
@@ -208,6 +209,7 @@ class Profile(_Strict):
     guard: Guard = Guard()
     secrets: dict[str, str] = Field(default_factory=dict,
                                     description="values redacted from every file gameday writes")
+    notify: Notify = Field(default_factory=Notify, description="webhooks and Grafana annotations (gameday run)")
 
     @model_validator(mode="after")
     def _unique_faults(self) -> Profile:

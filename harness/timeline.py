@@ -2,31 +2,36 @@
 
 ``{"t": <unix seconds, float>, "event": ..., "phase": ..., ...}``. Every part of a run (load,
 chaos, guard, orchestrator) writes here through one :class:`Timeline`; a run killed half-way
-leaves every event written so far on disk.
+leaves every event written so far on disk. Listeners (e.g. notifications) are called with each
+event as written, after the write; one that raises is logged and never breaks the run.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 Clock = Callable[[], float]
+Listener = Callable[[dict[str, Any]], None]
+log = logging.getLogger(__name__)
 
 
 class Timeline:
     """Append-only, thread-safe, flushed and fsynced per event (events are rare and precious)."""
 
     def __init__(self, path: Path, clock: Clock = time.time,
-                 redact: Callable[[Any], Any] | None = None) -> None:
+                 redact: Callable[[Any], Any] | None = None, listeners: Iterable[Listener] = ()) -> None:
         self.path = path
         self._clock = clock
         self._redact = redact or (lambda v: v)
         self._lock = threading.Lock()
+        self.listeners: list[Listener] = list(listeners)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
 
@@ -41,6 +46,11 @@ class Timeline:
             self._file.write(line + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
+        for listener in list(self.listeners):
+            try:
+                listener(rec)
+            except Exception:
+                log.exception("timeline listener %r failed on %s", listener, event)
         return rec
 
     def close(self) -> None:

@@ -101,7 +101,7 @@ def test_settle_waits_for_the_signal_to_come_back(prom: Any) -> None:
 
 # ---- experiments -------------------------------------------------------------------------------
 def test_every_experiment_validates_in_process() -> None:
-    assert len(EXPERIMENTS) == 10, EXPERIMENTS
+    assert len(EXPERIMENTS) == 11, EXPERIMENTS  # 5 sandbox (db-failover twice), 6 cluster
     for path in EXPERIMENTS:
         exp = xp.load(path)
         xp.validate(exp, path)

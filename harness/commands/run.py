@@ -17,8 +17,10 @@ from analysis.run import load_run
 from harness import profile as profile_mod
 from harness.app import app
 from harness.errors import BadInput
+from harness.notify import Notifier
 from harness.orchestrator import certify, preflight
 from harness.rundir import new_run_dir
+from harness.shield import shielded
 
 DEFAULT_PROFILE = Path("profiles/sandbox.yaml")
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a profile field: path.to.field=value")]
@@ -38,6 +40,10 @@ def _verdict(run_dir: Path) -> int:
     return results.exit_code(j, status)
 
 
+def _say(line: str) -> None:
+    typer.echo(line, err=True)
+
+
 @app.command()
 def run(
     profile: Annotated[Path, typer.Argument(help="profile YAML (default profiles/sandbox.yaml)")] = DEFAULT_PROFILE,
@@ -48,10 +54,14 @@ def run(
     """Certify: load, faults, evidence, verdict. Exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE, 3 aborted, 64 bad input."""
     p = profile_mod.load(profile, set_ or [])
     preflight(p)
+    notifier = Notifier.for_profile(p)  # its ${ENV_VAR}s resolved: bad input before anything starts
     run_dir = new_run_dir(p, out)
     typer.echo(f"run directory {run_dir}")
-    outcome = certify(p, run_dir, lambda s: typer.echo(s, err=True), keep_up=keep_up)
-    code = _verdict(run_dir)
+    with notifier.started(run_dir, _say):  # never fails the run; flushed within notify.flush_s
+        outcome = certify(p, run_dir, _say, keep_up=keep_up, listeners=[notifier.on_event])
+        with shielded(_say):  # a partial run is judged and rendered whatever the signals
+            code = _verdict(run_dir)
+        notifier.verdict()
     typer.echo(f"{outcome.status} in {outcome.ended - outcome.started:.0f} s; results {run_dir / 'results.json'}")
     raise typer.Exit(code)
 

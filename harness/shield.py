@@ -1,0 +1,33 @@
+"""Signals while gameday cleans up after a run: noted, not obeyed.
+
+The first Ctrl-C (or SIGTERM) stops a run: the running fault is rolled back and the phases end.
+What follows — stopping the load, reading acknowledged missions back, the audits, the
+Prometheus snapshot, the target's tear-down and the verdict — is bounded and is what makes the
+partial run directory worth having, so a second signal during it only says so (SIGKILL still
+abandons it). Main thread only, like every ``signal.signal``.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def shielded(say: Callable[[str], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM are reported through ``say`` and otherwise ignored inside the block."""
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        say(f"{signal.Signals(signum).name}: still cleaning up (bounded: evidence, tear-down, verdict); "
+            "SIGKILL abandons it")
+
+    previous = {s: signal.signal(s, note) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -9,7 +9,8 @@ StatefulSet), deployments. Behaviour a real cluster has that the experiments rel
   checks and is rolled back automatically ``rollback_after_s`` later (what the platform does);
 * ``watch=true`` on deployments answers the current objects as ADDED events and closes.
 
-Every request is recorded in ``calls`` as (method, path) for the tests to assert on.
+Every request is recorded in ``calls`` as (method, path) for the tests to assert on, and in
+``requests`` as (method, path, query) (a watch is a GET with ``watch=true``: RBAC's verb ``watch``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Cluster:
     bad_images: set[str] = field(default_factory=set)
     rollback_after_s: float = 1.0
     calls: list[tuple[str, str]] = field(default_factory=list)
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _pending_rollback: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
     _counter: int = 0
@@ -205,6 +207,7 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             parts = [p for p in url.path.split("/") if p]
             with cluster.lock:
                 cluster.calls.append((method, url.path))
+                cluster.requests.append((method, url.path, url.query))
                 cluster.tick()
                 try:
                     self._dispatch(method, parts, q)

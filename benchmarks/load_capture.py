@@ -5,8 +5,9 @@ Both drive the same locustfile (loadtests/crew_spawn.py, no think time) at the s
 endpoint: an nginx this script starts on 127.0.0.1 that answers the crew API from memory, so
 the load generator, not the target, is what is measured. Runs alternate (plain, gameday,
 plain, gameday, ...) so drift on the machine hits both alike. CPU is the user+system time of
-every Locust process (psutil, sampled until exit). Also checks that rows recorded equal
-requests Locust counted, with 1 and 2 worker processes.
+every Locust process (psutil, sampled until exit). Then the same with 1 and 2 worker
+processes (a master and local workers; plain Locust distributed the same way), checking that rows
+recorded equal requests Locust counted.
 
     .venv/bin/python benchmarks/load_capture.py [--seconds 20] [--rounds 3] [--users 20]
 """
@@ -69,19 +70,35 @@ def cpu_of_tree(root: psutil.Process, seen: dict[int, float]) -> None:
             pass
 
 
-def run_plain(locustfile: Path, host: str, users: int, seconds: int, out: Path) -> tuple[int, float]:
+def run_plain(locustfile: Path, host: str, users: int, seconds: int, out: Path, workers: int = 0) -> tuple[int, float]:
     out.mkdir(parents=True)
     argv = [locust_binary(), "-f", str(locustfile), "--headless", "-u", str(users), "-r", str(users),
             "-t", f"{seconds}s", "--host", host, "--only-summary", "--loglevel", "WARNING",
             "--json-file", str(out / "load" / "locust_final"), "--exit-code-on-error", "0"]
+    if workers:
+        argv += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(PORT + 1),
+                 "--expect-workers", str(workers), "--expect-workers-max-wait", "30"]
     (out / "load").mkdir()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env=dict(os.environ, **ENV), start_new_session=True)
+    env = dict(os.environ, **ENV)
+    procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                              start_new_session=True)]
+    for _ in range(workers):
+        procs.append(subprocess.Popen([locust_binary(), "-f", str(locustfile), "--worker", "--master-host",
+                                       "127.0.0.1", "--master-port", str(PORT + 1), "--loglevel", "WARNING"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                                      start_new_session=True))
     seen: dict[int, float] = {}
-    proc = psutil.Process(p.pid)
-    while p.poll() is None:
-        cpu_of_tree(proc, seen)
+    roots = [psutil.Process(p.pid) for p in procs]
+    while procs[0].poll() is None:
+        for r in roots:
+            cpu_of_tree(r, seen)
         time.sleep(0.2)
+    for p in procs[1:]:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
     final = read_final(out)
     assert final is not None, "plain Locust wrote no final stats"
     return final.requests, sum(seen.values())
@@ -134,13 +151,17 @@ def main() -> int:
                       f" {rows} rows ({n - rows} lost)")
             ratio = sorted(ours)[len(ours) // 2] / sorted(plain)[len(plain) // 2]
             print(f"\nmedian requests per CPU-second: gameday / plain Locust = {ratio:.3f}")
-            lost = {}
+            lost, ratio_w = {}, {}
             for workers in (1, 2):
-                n, _, rows = run_gameday(locustfile, host, args.users, args.seconds, d / f"w{workers}", workers)
+                pn, pcpu = run_plain(locustfile, host, args.users, args.seconds, d / f"pw{workers}", workers)
+                n, cpu, rows = run_gameday(locustfile, host, args.users, args.seconds, d / f"w{workers}", workers)
                 lost[workers] = n - rows
-                print(f"{workers} worker process(es): {n} requests sent, {rows} rows recorded, {n - rows} lost")
+                ratio_w[workers] = round((n / cpu) / (pn / pcpu), 3)
+                print(f"{workers} worker process(es): plain {pn / pcpu:.1f} req/CPU-s, gameday {n / cpu:.1f} req/CPU-s"
+                      f" (ratio {ratio_w[workers]:.3f}); {n} requests sent, {rows} rows recorded, {n - rows} lost")
             print(json.dumps({"ratio": round(ratio, 3), "plain_req_per_cpu_s": plain,
-                              "gameday_req_per_cpu_s": ours, "lost_by_workers": lost}))
+                              "gameday_req_per_cpu_s": ours, "lost_by_workers": lost,
+                              "ratio_by_workers": ratio_w}))
         finally:
             server.send_signal(signal.SIGQUIT)
             server.wait(timeout=10)

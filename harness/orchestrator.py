@@ -132,7 +132,9 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         ld = profile.load
         load = LoadRun(LoadSpec(locustfile=ld.locustfile, host=ep.api, run_dir=run_dir,
                                 duration_s=load_budget_s(profile), users=ld.users, spawn_rate=ld.spawn_rate,
-                                workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env)))
+                                workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env),
+                                remote_workers=ld.remote_workers, master_bind=ld.master_bind,
+                                workers_wait_s=ld.workers_wait_s))
         load.start()
         tl.append("load_started", users=ld.users, workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min)
         guard = Guard(profile.guard, tl, load.progress)

@@ -95,15 +95,43 @@ class Load(_Strict):
     users: int = Field(100, ge=0, le=10_000, description="closed model; 0 with an arrival rate = open model only")
     spawn_rate: float = Field(20.0, gt=0, le=1000, description="users started per second")
     workers: int = Field(0, ge=0, le=64, description="0 = one local process; N = master + N workers")
+    remote_workers: int = Field(0, ge=0, le=1024,
+                                description="workers elsewhere (pods, hosts) the master also waits for; they "
+                                            "connect to master_bind and send their rows to the master")
+    master_bind: str = Field("127.0.0.1:0",
+                             description="host:port the Locust master listens on for workers; port 0 = a free "
+                                         "one of 15500-15599 (local workers only); 0.0.0.0:5557 in a cluster")
+    workers_wait_s: int = Field(300, ge=1, le=3600,
+                                description="every worker must have connected within this, or the load fails")
     arrival_rate_per_min: float | None = Field(
         None, gt=0, le=600_000,
         description="open model: crews started per minute whatever the target's speed")
     env: dict[str, str] = Field(default_factory=dict, description="environment for the locustfile")
 
+    @field_validator("master_bind")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        import ipaddress
+
+        host, sep, port = v.rpartition(":")
+        try:
+            ipaddress.IPv4Address(host)
+            ok = bool(sep) and port.isdigit() and 0 <= int(port) <= 65535
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError("expected IPv4-address:port with a port of 0-65535, such as 0.0.0.0:5557 "
+                             "(0.0.0.0 = every interface; port 0 = pick a free one)")
+        return v
+
     @model_validator(mode="after")
     def _sends_something(self) -> Load:
         if self.users == 0 and not self.arrival_rate_per_min:
             raise ValueError("users is 0 and there is no arrival_rate_per_min: nothing would be sent")
+        if self.remote_workers and self.master_bind.endswith(":0"):
+            raise ValueError(f"remote_workers {self.remote_workers} needs a fixed port in master_bind "
+                             f"(got {self.master_bind!r}; e.g. 0.0.0.0:5557): remote workers must know where "
+                             f"to connect")
         return self
 
 

@@ -245,6 +245,16 @@ def test_workers_point_at_the_master_service_which_selects_the_job_pod(docs: lis
     assert not svc["spec"]["selector"].items() <= workers["spec"]["template"]["metadata"]["labels"].items()
     (c,) = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert port["targetPort"] in [p["name"] for p in c["ports"]]
+    # the master in the Job's pod listens where the Service sends the workers, and waits for exactly them
+    load = yaml.safe_load(one(docs, "ConfigMap", "gameday-config")["data"]["profile.yaml"])["load"]
+    host, _, bind_port = load["master_bind"].rpartition(":")
+    (container_port,) = [p["containerPort"] for p in c["ports"] if p["name"] == port["targetPort"]]
+    assert host == "0.0.0.0" and int(bind_port) == container_port == port["port"]
+    assert workers["spec"]["replicas"] == load["remote_workers"] > 0
+    assert load["workers_wait_s"] >= 600  # an idle worker's restart back-off reaches 5 min
+    # a worker keeps no file: its rows go to the master (no run directory, no volume of runs)
+    assert not {"GAMEDAY_RUN_DIR"} & {e["name"] for e in w.get("env", [])}
+    assert not [v for v in workers["spec"]["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v]
 
 
 # ---- RBAC ----------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ def spec_from_profile(p: profile_mod.Profile, host: str, run_dir: Path, duration
     ld = p.load
     return LoadSpec(locustfile=ld.locustfile, host=host, run_dir=run_dir, duration_s=duration_s,
                     users=ld.users, spawn_rate=ld.spawn_rate, workers=ld.workers,
-                    arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env))
+                    arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env),
+                    remote_workers=ld.remote_workers, master_bind=ld.master_bind, workers_wait_s=ld.workers_wait_s)
 
 
 @app.command()

@@ -2,17 +2,24 @@
 
 Loaded by the load runner beside any locustfile, unchanged (``locust -f theirs.py,plugin.py``);
 it runs inside Locust's processes only — the harness never imports it (Locust monkey-patches
-on import). Configured through the environment:
+on import). Configured through the environment and one option:
 
-``GAMEDAY_RUN_DIR``            where to write (required; without it the plugin does nothing)
-``GAMEDAY_OPEN_RATE``          open model: arrivals per second *in this process* (0 = off)
+``GAMEDAY_RUN_DIR``            where the local process or the master writes (without it, they
+                               record nothing); a worker needs none
+``--gameday-open-rate``        open model: arrivals per second *in each sending process* (0 = off;
+                               default ``GAMEDAY_OPEN_RATE``); the master passes it to its workers
 ``GAMEDAY_OPEN_MAX_INFLIGHT``  bound on concurrent open-model arrivals per process (2000)
 
-Each process that sends requests (local or worker) writes ``requests.<proc>.csv`` (t_start,
-latency_ms as the exact float, name, method, status, ok, error, mission_id, t_intended,
-latency_intended_ms) and ``acks.<proc>.csv`` (t_ack, mission_id, latency_ms): buffered,
-flushed every second and at exit, so a clean shutdown loses no row. The master (or the local
-process) writes ``load/progress.json`` every second for the live display.
+Rows: ``requests.*.csv`` (t_start, latency_ms as the exact float, name, method, status, ok,
+error, mission_id, t_intended, latency_intended_ms) and ``acks.*.csv`` (t_ack, mission_id,
+latency_ms). A local process writes ``requests.local-<pid>.csv`` itself, buffered and flushed
+every second and at exit. A worker (local or remote, anywhere) formats its rows and ships them
+to the master with Locust's own worker→master messages (``gameday_rows``, every second and at
+stop, at most ``MAX_BATCH_ROWS`` rows each); the master writes ``requests.<worker id>.csv``
+(Locust's client id, made safe for a file name). On stop the master asks every worker to stop
+and waits for each one's final batch (bounded) before Locust sends ``quit``: the last second's
+rows land before the master exits. The master (or the local process) also writes
+``load/progress.json`` every second for the live display.
 """
 
 from __future__ import annotations
@@ -20,17 +27,20 @@ from __future__ import annotations
 import atexit
 import csv
 import json
+import logging
 import os
 import random
+import re
 import time
 from typing import Any
 
 import gevent
+import gevent.lock
 import gevent.pool
 from locust import events
 from locust.clients import HttpSession
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 REQUEST_HEADER = ["t_start", "latency_ms", "name", "method", "status", "ok", "error", "mission_id",
                   "t_intended", "latency_intended_ms"]
@@ -38,13 +48,15 @@ ACK_HEADER = ["t_ack", "mission_id", "latency_ms"]
 OPEN_NAME = "/v1/crews"
 
 RUN_DIR = os.environ.get("GAMEDAY_RUN_DIR", "")
-OPEN_RATE = float(os.environ.get("GAMEDAY_OPEN_RATE", "0") or 0)
 OPEN_MAX_INFLIGHT = int(os.environ.get("GAMEDAY_OPEN_MAX_INFLIGHT", "2000") or 2000)
-STOP_TIMEOUT = float(os.environ.get("GAMEDAY_STOP_TIMEOUT", "5") or 5)
+ROWS_MSG = "gameday_rows"  # worker -> master: {seq, requests, acks (CSV text), n_requests, n_acks, final}
+STOP_MSG = "gameday_stop"  # master -> worker: stop your users and send your final batch
+MAX_BATCH_ROWS = 5000  # request rows (and ack rows) per message
+FINAL_ROWS_WAIT_S = 10.0  # beyond the stop timeout, the master's bound for every worker's final batch
 
 
 class _Recorder:
-    """Buffered CSV writers for one process; flushed by a greenlet and at exit."""
+    """Buffered CSV writers for the local process; flushed by a greenlet and at exit."""
 
     def __init__(self, run_dir: str, proc: str) -> None:
         self._req_file = open(os.path.join(run_dir, f"requests.{proc}.csv"), "w", newline="",
@@ -72,7 +84,136 @@ class _Recorder:
                 f.close()
 
 
-_recorder: _Recorder | None = None
+class _Lines:
+    """A file for csv.writer that keeps each row's text (one write per row)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.lines.append(text)
+        return len(text)
+
+
+class _Shipper:
+    """A worker's rows, formatted as CSV here and sent to the master in bounded batches."""
+
+    def __init__(self, runner: WorkerRunner) -> None:
+        self.runner = runner
+        self._req, self._ack = _Lines(), _Lines()
+        self.requests = csv.writer(self._req)
+        self.acks = csv.writer(self._ack)
+        self.rows = 0
+        self.seq = 0
+        self.final_sent = False
+        self._lock = gevent.lock.Semaphore()  # batches leave in order, one sender at a time
+
+    def ship(self, final: bool = False) -> None:
+        with self._lock:
+            req, self._req.lines = self._req.lines, []
+            ack, self._ack.lines = self._ack.lines, []
+            i = 0
+            while True:
+                r, a = req[i:i + MAX_BATCH_ROWS], ack[i:i + MAX_BATCH_ROWS]
+                i += MAX_BATCH_ROWS
+                last = i >= max(len(req), len(ack))
+                if r or a or (final and last):
+                    self.seq += 1
+                    self.final_sent = final and last
+                    self.runner.send_message(ROWS_MSG, {
+                        "seq": self.seq, "requests": "".join(r), "acks": "".join(a), "n_requests": len(r),
+                        "n_acks": len(a), "final": final and last})
+                if last:
+                    return
+
+    def flush(self) -> None:
+        self.ship()
+
+    def close(self) -> None:
+        """The final batch (once: again only if rows came after it)."""
+        if not (self.final_sent and not self._req.lines and not self._ack.lines):
+            self.ship(final=True)
+
+
+def _file_safe(client_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", client_id)[:150] or "worker"
+
+
+class _Collector:
+    """On the master: every worker's rows into ``requests.<worker>.csv`` / ``acks.<worker>.csv``."""
+
+    def __init__(self, run_dir: str) -> None:
+        self.run_dir = run_dir
+        self.files: dict[str, tuple[Any, Any]] = {}
+        self.workers: dict[str, dict[str, Any]] = {}
+        self.finals: set[str] = set()
+        self.closed = False
+
+    def on_rows(self, environment: Environment, msg: Any, **_: Any) -> None:
+        if self.closed:
+            return
+        wid = _file_safe(str(msg.node_id))
+        data = msg.data
+        files = self.files.get(wid)
+        if files is None:
+            req = open(os.path.join(self.run_dir, f"requests.{wid}.csv"), "w", newline="", buffering=1 << 20)
+            ack = open(os.path.join(self.run_dir, f"acks.{wid}.csv"), "w", newline="", buffering=1 << 16)
+            csv.writer(req).writerow(REQUEST_HEADER)
+            csv.writer(ack).writerow(ACK_HEADER)
+            files = self.files[wid] = (req, ack)
+            self.workers[wid] = {"client_id": str(msg.node_id), "batches": 0, "requests": 0, "acks": 0,
+                                 "final": False, "seq_gaps": 0, "last_seq": 0}
+        files[0].write(data["requests"])
+        files[1].write(data["acks"])
+        w = self.workers[wid]
+        w["seq_gaps"] += int(data["seq"] != w["last_seq"] + 1)
+        w["last_seq"] = data["seq"]
+        w["batches"] += 1
+        w["requests"] += data["n_requests"]
+        w["acks"] += data["n_acks"]
+        if data["final"]:
+            w["final"] = True
+            self.finals.add(str(msg.node_id))
+
+    def collect_finals(self, runner: MasterRunner, timeout: float) -> None:
+        """Ask every connected worker to stop and send its final batch; wait for each (bounded;
+        a worker that leaves is not waited for). Locust sends ``quit`` only after this."""
+        asked = {c.id for c in runner.clients.all if c.state != STATE_MISSING} - self.finals
+        for cid in asked:
+            runner.send_message(STOP_MSG, None, client_id=cid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not (asked & {c.id for c in runner.clients.all}) - self.finals:
+                break
+            gevent.sleep(0.05)
+        self.flush()
+
+    def flush(self) -> None:
+        for req, ack in self.files.values():
+            for f in (req, ack):
+                if not f.closed:
+                    f.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for req, ack in self.files.values():
+            for f in (req, ack):
+                if not f.closed:
+                    f.flush()
+                    os.fsync(f.fileno())
+                    f.close()
+        try:
+            with open(os.path.join(self.run_dir, "load", "workers.json"), "w") as f:
+                json.dump({wid: {k: v for k, v in w.items() if k != "last_seq"} for wid, w in self.workers.items()},
+                          f, indent=1)
+        except OSError:
+            pass
+
+
+_recorder: _Recorder | _Shipper | None = None
+_collector: _Collector | None = None
 _open_driver: gevent.Greenlet | None = None
 _open_pool: gevent.pool.Pool | None = None
 _open_inflight: dict[gevent.Greenlet, float] = {}
@@ -118,8 +259,13 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
 def _flush_loop() -> None:
     while True:
         gevent.sleep(1.0)
-        if _recorder is not None:
-            _recorder.flush()
+        try:
+            if _recorder is not None:
+                _recorder.flush()
+            if _collector is not None:
+                _collector.flush()
+        except Exception as exc:  # the master gone, a full disk: said, and tried again next second
+            logging.getLogger("gameday").error("gameday plugin: rows not flushed: %s", exc)
 
 
 def _progress_loop(environment: Environment) -> None:
@@ -156,13 +302,22 @@ def _open_arrival(session: HttpSession, intended: float) -> None:
         _open_inflight.pop(gevent.getcurrent(), None)
 
 
+def _open_rate(environment: Environment) -> float:
+    options = environment.parsed_options
+    return float(getattr(options, "gameday_open_rate", 0) or 0)
+
+
+def _stop_timeout(environment: Environment) -> float:
+    return float(environment.stop_timeout or 0)
+
+
 def _open_model(environment: Environment) -> None:
     """Arrivals on a fixed schedule that never waits for the target: a slow target gets more
     requests in flight, not fewer arrivals. Each carries its intended start time."""
     global _open_pool
     session = HttpSession(base_url=environment.host, request_event=environment.events.request, user=None)
     pool = _open_pool = gevent.pool.Pool(OPEN_MAX_INFLIGHT)
-    interval = 1.0 / OPEN_RATE
+    interval = 1.0 / _open_rate(environment)
     next_t = time.time() + random.uniform(0, interval)  # workers out of phase
     while True:
         delay = next_t - time.time()
@@ -179,27 +334,57 @@ def _open_model(environment: Environment) -> None:
         next_t += interval
 
 
+@events.init_command_line_parser.add_listener
+def _on_parser(parser: Any, **_: Any) -> None:
+    parser.add_argument("--gameday-open-rate", type=float, default=float(os.environ.get("GAMEDAY_OPEN_RATE", "0") or 0),
+                        include_in_web_ui=False,
+                        help="gameday open model: arrivals per second in each process that sends (0 = off)")
+
+
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
-    global _recorder
-    if not RUN_DIR:
-        return
+    global _recorder, _collector
     runner = environment.runner
-    if isinstance(runner, MasterRunner) or not isinstance(runner, WorkerRunner):
-        os.makedirs(os.path.join(RUN_DIR, "load"), exist_ok=True)
-        gevent.spawn(_progress_loop, environment)
-    if isinstance(runner, MasterRunner):
+    if isinstance(runner, WorkerRunner):
+        # no run directory here: the rows go to the master, wherever it is
+        shipper = _recorder = _Shipper(runner)
+        runner.register_message(STOP_MSG, _on_stop_msg)
+        # registered after Locust's own quitting listener, so called before it (reverse order):
+        # the rows so far leave before the worker's "quit"
+        environment.events.quitting.add_listener(lambda **_: shipper.flush())
+        gevent.spawn(_flush_loop)
         return
-    role = "worker" if isinstance(runner, WorkerRunner) else "local"
-    _recorder = _Recorder(RUN_DIR, f"{role}-{os.getpid()}")
+    if not RUN_DIR:
+        if isinstance(runner, MasterRunner):
+            runner.register_message(ROWS_MSG, lambda **_: None)
+            print("gameday plugin: GAMEDAY_RUN_DIR is not set on the master: the workers' rows are not recorded")
+        return
+    os.makedirs(os.path.join(RUN_DIR, "load"), exist_ok=True)
+    gevent.spawn(_progress_loop, environment)
+    if isinstance(runner, MasterRunner):
+        collector = _collector = _Collector(RUN_DIR)
+        runner.register_message(ROWS_MSG, collector.on_rows)
+        atexit.register(collector.close)
+    else:
+        _recorder = _Recorder(RUN_DIR, f"local-{os.getpid()}")
+        atexit.register(_recorder.close)
     gevent.spawn(_flush_loop)
-    atexit.register(_recorder.close)
+
+
+def _on_stop_msg(environment: Environment, msg: Any, **_: Any) -> None:
+    """The master is stopping: stop the users now (Locust's own stop: in-flight requests get the
+    stop timeout), then the final batch, before the master sends quit."""
+    runner = environment.runner
+    if runner is not None:
+        runner.stop()  # fires test_stop (below) unless already stopped
+    if isinstance(_recorder, _Shipper):
+        _recorder.close()
 
 
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **_: Any) -> None:
     global _open_driver
-    if OPEN_RATE > 0 and _recorder is not None and _open_driver is None:
+    if _open_rate(environment) > 0 and _recorder is not None and _open_driver is None:
         _open_driver = gevent.spawn(_open_model, environment)
 
 
@@ -210,15 +395,20 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         _open_driver.kill(block=True)
         _open_driver = None
         _finish_open_arrivals(environment)
-    if _recorder is not None:
+    if isinstance(_recorder, _Shipper):
+        _recorder.close()  # the final batch leaves before Locust's client_stopped / final stats
+    elif _recorder is not None:
         _recorder.flush()
+    runner = environment.runner
+    if _collector is not None and isinstance(runner, MasterRunner):
+        _collector.collect_finals(runner, _stop_timeout(environment) + FINAL_ROWS_WAIT_S)
 
 
 def _finish_open_arrivals(environment: Environment) -> None:
     """Arrivals already sent get the stop timeout to finish; any still open then is recorded
     as failed, never dropped: every arrival the schedule sent has its row."""
     if _open_pool is not None:
-        _open_pool.join(timeout=STOP_TIMEOUT)
+        _open_pool.join(timeout=_stop_timeout(environment))
     for greenlet, intended in list(_open_inflight.items()):
         greenlet.kill(block=False)
         environment.events.request.fire(

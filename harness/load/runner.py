@@ -4,6 +4,11 @@ Locust monkey-patches the standard library on import, so the harness never impor
 starts ``locust`` with the user's locustfile unchanged plus our plugin (harness/load/plugin.py),
 which records every request. This module owns those processes: it starts them, watches the
 live progress file, stops them on time or on Ctrl-C, and makes sure none is left behind.
+
+Distributed, the master also waits for ``remote_workers`` started elsewhere (pods, hosts) on
+``master_bind``; every worker, local or remote, sends its rows to the master with Locust's own
+messages, and the master writes them into the run directory (see the plugin). Workers that do
+not all connect within ``workers_wait_s`` fail the load (:class:`LoadFailed`), nothing left running.
 """
 
 from __future__ import annotations
@@ -20,11 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import Interrupted, TargetUnavailable
+from harness.errors import GamedayError, Interrupted, TargetUnavailable
 
 PLUGIN = Path(__file__).with_name("plugin.py")
 MASTER_PORTS = range(15500, 15600)  # 127.0.0.1 only, below 32768
 STOP_GRACE_S = 15.0
+FINAL_ROWS_WAIT_S = 10.0  # beyond the stop timeout: the master's bound for every worker's last rows (plugin)
+GAVE_UP = "Gave up waiting for workers to connect"  # Locust's own log line (main.py)
+
+
+class LoadFailed(GamedayError):
+    """The load could not run as asked (e.g. its workers never connected): exit 1."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,13 @@ class LoadSpec:
     arrival_rate_per_min: float | None = None
     env: dict[str, str] = field(default_factory=dict)
     stop_timeout_s: float = 5.0
+    remote_workers: int = 0
+    master_bind: str = "127.0.0.1:0"  # host:port; port 0 = a free one of MASTER_PORTS
+    workers_wait_s: int = 300
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers + self.remote_workers > 0
 
 
 def locust_binary() -> str:
@@ -48,11 +66,11 @@ def locust_binary() -> str:
     return str(candidate) if candidate.exists() else "locust"
 
 
-def _free_master_port() -> int:
+def _free_master_port(host: str = "127.0.0.1") -> int:
     for port in MASTER_PORTS:
         with socket.socket() as s:
             try:
-                s.bind(("127.0.0.1", port))
+                s.bind((host, port))
             except OSError:
                 continue
             return port
@@ -63,15 +81,19 @@ def _argv_common(spec: LoadSpec) -> list[str]:
     return [locust_binary(), "-f", f"{spec.locustfile},{PLUGIN}", "--loglevel", "WARNING"]
 
 
-def _env(spec: LoadSpec, processes: int) -> dict[str, str]:
+def _env(spec: LoadSpec) -> dict[str, str]:
     env = dict(os.environ)
     env.update(spec.env)
     env["GAMEDAY_RUN_DIR"] = str(spec.run_dir)
-    rate = (spec.arrival_rate_per_min or 0.0) / 60.0 / max(1, processes)
-    env["GAMEDAY_OPEN_RATE"] = f"{rate:.6f}"
-    env["GAMEDAY_STOP_TIMEOUT"] = f"{spec.stop_timeout_s:g}"
+    env.pop("GAMEDAY_OPEN_RATE", None)  # given on the command line: the master passes it to every worker
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def _open_rate(spec: LoadSpec) -> list[str]:
+    """Open-model arrivals per second in each process that sends (each worker, local or remote)."""
+    rate = (spec.arrival_rate_per_min or 0.0) / 60.0 / max(1, spec.workers + spec.remote_workers)
+    return ["--gameday-open-rate", f"{rate:.6f}"]
 
 
 class LoadRun:
@@ -83,6 +105,8 @@ class LoadRun:
         self.log = spec.run_dir / "load" / "locust.log"
         self.started = 0.0
         self._interrupted = False
+        self.master_address = ""  # host:port the workers connect to (distributed)
+        self.workers_wait_s = 0  # the master's --expect-workers-max-wait
 
     def start(self) -> None:
         s = self.spec
@@ -93,23 +117,72 @@ class LoadRun:
                     "--html", str(s.run_dir / "load" / "locust_report.html"), "--only-summary",
                     "--json-file", str(s.run_dir / "load" / "locust_final"),
                     "--stop-timeout", f"{s.stop_timeout_s:g}", "--exit-code-on-error", "0"]
+        headless += _open_rate(s)
+        env = _env(s)
         log = open(self.log, "ab")
         try:
             self.started = time.time()
-            if s.workers == 0:
-                self.procs.append(self._spawn(_argv_common(s) + headless, log, _env(s, 1)))
+            if not s.distributed:
+                self.procs.append(self._spawn(_argv_common(s) + headless, log, env))
                 return
-            port = _free_master_port()
+            host, _, port_text = s.master_bind.rpartition(":")
+            port = int(port_text) or _free_master_port(host)
+            self.master_address = f"{host}:{port}"
+            wait_s = self.workers_wait_s = s.workers_wait_s if s.remote_workers else min(30, s.workers_wait_s)
             master = (_argv_common(s) + headless
-                      + ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-                         "--expect-workers", str(s.workers), "--expect-workers-max-wait", "30"])
-            env = _env(s, s.workers)
+                      + ["--master", "--master-bind-host", host, "--master-bind-port", str(port),
+                         "--expect-workers", str(s.workers + s.remote_workers),
+                         "--expect-workers-max-wait", str(wait_s)])
             self.procs.append(self._spawn(master, log, env))
+            connect = "127.0.0.1" if host == "0.0.0.0" else host
             for _ in range(s.workers):
-                worker = _argv_common(s) + ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+                worker = _argv_common(s) + ["--worker", "--master-host", connect, "--master-port", str(port)]
                 self.procs.append(self._spawn(worker, log, env))
         finally:
             log.close()
+        if s.remote_workers:
+            try:
+                self._wait_for_workers(wait_s)
+            except BaseException:
+                self.stop()
+                raise
+
+    def _wait_for_workers(self, wait_s: float) -> None:
+        """Until the master has every worker and starts its users (the phases start then, not
+        before); LoadFailed if it gives up (after ``wait_s``, Locust's own bound) or dies."""
+        s = self.spec
+        deadline = time.monotonic() + wait_s + 30
+        master = self.procs[0]
+        while master.poll() is None:
+            p = self.progress()
+            if p is not None and p.get("state") in ("spawning", "running"):
+                return
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        raise LoadFailed(self.failure() or f"load failed: the Locust master did not start its load within "
+                         f"{wait_s + 30:g} s ({s.workers} local and {s.remote_workers} remote workers expected); "
+                         f"see {self.log}")
+
+    def failure(self) -> str | None:
+        """Why the master exited without running the load, if it did (None: it did not)."""
+        master = self.procs[0] if self.procs else None
+        if master is None or master.poll() is None or master.returncode == 0:
+            return None
+        s = self.spec
+        p = self.progress() or {}
+        if p.get("state") not in (None, "ready"):
+            return None  # it ran the load: its exit code is the load's own
+        try:
+            log = self.log.read_text(errors="replace")
+        except OSError:
+            log = ""
+        if GAVE_UP in log:
+            return (f"load failed: the Locust master gave up waiting for its workers after {self.workers_wait_s} s: "
+                    f"{p.get('workers', 0)} of {s.workers + s.remote_workers} connected ({s.workers} local, "
+                    f"{s.remote_workers} remote expected on {self.master_address}); see {self.log}")
+        return (f"load failed: the Locust master exited with code {master.returncode} before the load started; "
+                f"see {self.log}")
 
     def _spawn(self, argv: list[str], log: Any, env: dict[str, str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -124,7 +197,9 @@ class LoadRun:
 
     def wait(self, on_tick: Callable[[LoadRun], None] | None = None, tick_s: float = 1.0) -> int | None:
         """Until the master exits (Locust's own -t bound) or a hard deadline passes."""
-        deadline = time.monotonic() + self.spec.duration_s + 60 + (30 if self.spec.workers else 0)
+        s = self.spec
+        deadline = (time.monotonic() + s.duration_s + 60 + s.stop_timeout_s + FINAL_ROWS_WAIT_S
+                    + (min(30, s.workers_wait_s) if s.workers and not s.remote_workers else 0))
         master = self.procs[0]
         while master.poll() is None:
             if time.monotonic() > deadline:
@@ -133,12 +208,26 @@ class LoadRun:
             if on_tick is not None:
                 on_tick(self)
             time.sleep(tick_s)
+        why = self.failure() if s.distributed else None
+        if why is not None:
+            raise LoadFailed(why)
         return master.returncode
 
     def stop(self, interrupted: bool = False) -> None:
         """SIGINT (Locust stops its users, writes its HTML report and final stats; our plugin
-        flushes every row), SIGTERM if that hangs, SIGKILL whatever remains after the grace."""
+        flushes every row), SIGTERM if that hangs, SIGKILL whatever remains after the grace.
+        Distributed, the master first: it stops every worker, local or remote, and waits for their
+        last rows before it quits (plugin); local workers left after that get the same sequence."""
         self._interrupted = self._interrupted or interrupted
+        if len(self.procs) > 1 and self.procs[0].poll() is None:
+            _signal(self.procs[0], signal.SIGINT)
+            try:
+                self.procs[0].wait(timeout=STOP_GRACE_S + self.spec.stop_timeout_s + FINAL_ROWS_WAIT_S)
+            except subprocess.TimeoutExpired:
+                pass
+            deadline = time.monotonic() + 5.0  # local workers quit on the master's word
+            while any(p.poll() is None for p in self.procs[1:]) and time.monotonic() < deadline:
+                time.sleep(0.1)
         for sig, wait_s in ((signal.SIGINT, STOP_GRACE_S), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             alive = [p for p in self.procs if p.poll() is None]
             if not alive:
@@ -181,11 +270,11 @@ def run(spec: LoadSpec, on_tick: Callable[[LoadRun], None] | None = None) -> Non
 
     signal.signal(signal.SIGTERM, _term)
     try:
-        with load:
-            try:
+        try:
+            with load:  # start() waits for remote workers: Ctrl-C there is an interruption too
                 load.wait(on_tick)
-            except KeyboardInterrupt:
-                load.stop(interrupted=True)
-                raise Interrupted("load interrupted; Locust stopped, every row written so far is on disk") from None
+        except KeyboardInterrupt:
+            load.stop(interrupted=True)
+            raise Interrupted("load interrupted; Locust stopped, every row written so far is on disk") from None
     finally:
         signal.signal(signal.SIGTERM, previous)

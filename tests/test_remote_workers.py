@@ -1,0 +1,247 @@
+"""Remote Locust workers: ``gameday load`` runs a master that also waits for workers it did not
+start, and every row reaches the master's run directory through Locust's own messages.
+
+A "remote" worker here is started exactly as the Deployment in deploy/locust-workers.yaml starts
+one: ``locust -f <locustfile>,<plugin> --worker --master-host H --master-port P``, in another
+working directory, with no run directory of its own. Ports come from GAMEDAY_TEST_PORT_BASE
+(+950..+999), below 32768.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analysis.requests import read_acks, read_requests
+from harness.load.runner import PLUGIN, locust_binary
+from tests.conftest import BASE, ROOT, Sandbox
+from tests.load import lookup
+from tests.test_load_runner import LOCUSTFILE, _no_locust_running, locust_count, profile
+
+
+def free_port() -> int:
+    for port in range(BASE + 950, BASE + 1000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port for the master")
+
+
+def start_gameday(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def finish(p: subprocess.Popen[str], timeout: float) -> tuple[int, str, str]:
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate(timeout=10)
+        raise AssertionError(f"gameday load still running after {timeout} s: {err}") from None
+    return p.returncode, out, err
+
+
+@pytest.fixture
+def remote_worker(tmp_path: Path) -> Iterator[object]:
+    """Starts workers as the Deployment does; kills any still running at the end (and says so)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(port: int, locustfile: Path = LOCUSTFILE) -> subprocess.Popen[bytes]:
+        cwd = tmp_path / f"elsewhere{len(started)}"
+        cwd.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_")}
+        log = open(cwd / "worker.log", "wb")
+        p = subprocess.Popen([locust_binary(), "-f", f"{locustfile},{PLUGIN}", "--worker", "--master-host",
+                              "127.0.0.1", "--master-port", str(port), "--loglevel", "INFO"],
+                             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        log.close()
+        started.append(p)
+        return p
+
+    yield start
+    left = [p for p in started if p.poll() is None]
+    for p in left:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+    assert not left, "a remote worker did not quit with its master"
+
+
+def _remote_profile(tmp: Path, sb: Sandbox, port: int, load: str, locustfile: Path = LOCUSTFILE) -> Path:
+    return profile(tmp, f"""
+        name: remote
+        target: {{kind: sandbox, sandbox: {{ports: {{base: {sb.base}}}}}}}
+        load: {{locustfile: {locustfile}, master_bind: "127.0.0.1:{port}", workers_wait_s: 60, {load}}}
+        """)
+
+
+def _workers_json(run_dir: Path) -> dict[str, dict[str, object]]:
+    data: dict[str, dict[str, object]] = json.loads((run_dir / "load" / "workers.json").read_text())
+    return data
+
+
+# ---- the workers never come: a clear failure within the bound, nothing left running ----------------
+
+def test_remote_workers_that_never_come_fail_the_load_within_the_bound(tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket() as api:  # a target that accepts connections: nothing is sent to it
+        api.bind(("127.0.0.1", 0))
+        api.listen()
+        url = f"http://127.0.0.1:{api.getsockname()[1]}"
+        p = profile(tmp_path, f"""
+            name: t
+            target: {{kind: external, api_url: "{url}", prometheus_url: "{url}"}}
+            load: {{locustfile: {LOCUSTFILE}, users: 5, workers: 0, remote_workers: 1,
+                    master_bind: "127.0.0.1:{port}", workers_wait_s: 3}}
+            """)
+        run_dir = tmp_path / "run"
+        t0 = time.monotonic()
+        code, out, err = finish(start_gameday("load", str(p), "--duration", "30", "--out", str(run_dir)), 90)
+        elapsed = time.monotonic() - t0
+    assert code == 1, (code, out, err)
+    assert "gave up waiting for its workers after 3 s" in err and "0 of 1 connected" in err, err
+    assert f"1 remote expected on 127.0.0.1:{port}" in err and "Traceback" not in err, err
+    assert elapsed < 3 + 25, elapsed  # Locust's start-up, 3 s of waiting, the stop; not the 30 s of load
+    assert _no_locust_running(str(run_dir))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # the master's port is free again
+    assert not list(run_dir.glob("requests.*.csv"))
+    events = [json.loads(line)["event"] for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
+    assert events[-1] == "load_stopped"
+
+
+def test_bad_master_bind_and_remote_workers_without_a_port_are_bad_input(tmp_path: Path) -> None:
+    from tests.test_load_runner import gameday
+
+    for load, field in (("master_bind: 'localhost:5557'", "load.master_bind"),
+                        ("master_bind: '0.0.0.0:70000'", "load.master_bind"),
+                        ("remote_workers: -1", "load.remote_workers"),
+                        ("workers_wait_s: 0", "load.workers_wait_s"),
+                        ("remote_workers: 2", "master_bind")):
+        p = profile(tmp_path, f"name: t\nload: {{locustfile: {LOCUSTFILE}, {load}}}\n")
+        r = gameday("load", str(p), "--duration", "5", "--out", str(tmp_path / "run"))
+        assert r.returncode == 64 and field in r.stderr, (load, r.stderr)
+        assert "Traceback" not in r.stderr and not (tmp_path / "run").exists()
+
+
+# ---- against the real sandbox ----------------------------------------------------------------------
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("local", [0, 1])
+def test_rows_of_a_remote_worker_reach_the_masters_run_directory(tmp_path: Path, sandbox: Sandbox,
+                                                                 remote_worker: object, local: int) -> None:
+    port = free_port()
+    p = _remote_profile(tmp_path, sandbox, port, f"users: 20, spawn_rate: 20, workers: {local}, remote_workers: 1")
+    run_dir = tmp_path / "run"
+    g = start_gameday("load", str(p), "--duration", "8", "--out", str(run_dir))
+    time.sleep(2)  # the master first: the worker connects to it later, as a pod would
+    worker = remote_worker(port)  # type: ignore[operator]
+    code, out, err = finish(g, 120)
+    assert code == 0, err + out
+    assert worker.wait(timeout=30) == 0  # it quit with its master
+    files = sorted(run_dir.glob("requests.*.csv"))
+    assert len(files) == 1 + local
+    names = {f.name.split(".")[1] for f in files}
+    assert all(n.startswith(socket.gethostname()) for n in names), names  # Locust's client ids, not pids
+    df = read_requests(run_dir)
+    assert len(df) > 50
+    assert len(df) == locust_count(run_dir)  # every row, the last second's included
+    workers = _workers_json(run_dir)
+    assert set(workers) == names and all(w["final"] and w["seq_gaps"] == 0 for w in workers.values()), workers
+    assert sum(int(str(w["requests"])) for w in workers.values()) == len(df)
+    acks = read_acks(run_dir)
+    posted = df[(df["method"] == "POST") & (df["status"] == 201)]
+    assert len(acks) > 0 and len(acks) == len(posted) and set(acks["mission_id"]) == set(posted["mission_id"])
+    found, missing = lookup(sandbox.api, list(acks["mission_id"]))
+    assert not missing and len(found) == len(acks)
+    elsewhere = tmp_path / "elsewhere0"
+    assert sorted(x.name for x in elsewhere.iterdir()) == ["worker.log"]  # the worker wrote no file of its own
+    assert _no_locust_running(str(run_dir)) and _no_locust_running(f"--master-port {port}")
+
+
+SLOW_STOP = """
+import gevent
+from locust import HttpUser, constant, task
+
+
+class SlowStop(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def two_requests(self):
+        self.client.get("/healthz")
+        gevent.sleep(3.0)  # at the stop the users are here: each still sends one request, seconds later
+        self.client.get("/healthz")
+"""
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["run-time", "interrupt"])
+def test_rows_sent_while_the_workers_stop_are_recorded(tmp_path: Path, sandbox: Sandbox, remote_worker: object,
+                                                       how: str) -> None:
+    """Users finishing their task after the stop (up to the stop timeout) send requests seconds
+    later than Locust's master waits for a quitting worker (0.5 s): the master asks each worker to
+    stop and waits for its final batch first, so those rows and Locust's count both include them."""
+    (tmp_path / "slow_stop.py").write_text(textwrap.dedent(SLOW_STOP))
+    port = free_port()
+    p = _remote_profile(tmp_path, sandbox, port, "users: 10, spawn_rate: 100, workers: 1, remote_workers: 1",
+                        locustfile=tmp_path / "slow_stop.py")
+    run_dir = tmp_path / "run"
+    g = start_gameday("load", str(p), "--duration", "8" if how == "run-time" else "60", "--out", str(run_dir))
+    worker = remote_worker(port, tmp_path / "slow_stop.py")  # type: ignore[operator]
+    if how == "interrupt":
+        deadline = time.monotonic() + 60
+        while not list(run_dir.glob("requests.*.csv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(4.5)  # users are in their sleep
+        stopped_at = time.time()
+        os.kill(g.pid, signal.SIGINT)
+    code, out, err = finish(g, 120)
+    assert code == (0 if how == "run-time" else 3), err + out
+    assert worker.wait(timeout=30) == 0
+    df = read_requests(run_dir)
+    assert len(df) == locust_count(run_dir) > 10
+    if how == "run-time":
+        stopped_at = df["t_start"].min() + 8
+    late = df[df["t_start"] > stopped_at + 0.6]  # sent after the master would have quit without waiting
+    assert len(late) >= 5, (stopped_at, df["t_start"].max())
+    assert all(w["final"] for w in _workers_json(run_dir).values())
+    assert _no_locust_running(str(run_dir)) and _no_locust_running(f"--master-port {port}")
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_open_model_rate_is_shared_by_local_and_remote_workers(tmp_path: Path, sandbox: Sandbox,
+                                                               remote_worker: object) -> None:
+    """The master passes the per-worker arrival rate to every worker (a Locust option it forwards):
+    a remote worker, without gameday's environment, sends its share."""
+    port = free_port()
+    p = _remote_profile(tmp_path, sandbox, port, "users: 0, arrival_rate_per_min: 600, workers: 1, remote_workers: 1")
+    run_dir = tmp_path / "run"
+    g = start_gameday("load", str(p), "--duration", "8", "--out", str(run_dir))
+    worker = remote_worker(port)  # type: ignore[operator]
+    code, out, err = finish(g, 120)
+    assert code == 0, err + out
+    assert worker.wait(timeout=30) == 0
+    df = read_requests(run_dir)
+    assert len(df) == locust_count(run_dir)
+    assert 60 <= len(df) <= 100, len(df)  # ~10/s for 8 s in all
+    assert df["t_intended"].notna().all()
+    per_worker = [int(str(w["requests"])) for w in _workers_json(run_dir).values()]
+    assert len(per_worker) == 2 and min(per_worker) >= 25, per_worker  # ~5/s each

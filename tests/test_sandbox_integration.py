@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from typing import Any
 
 import pytest
 import redis
+import requests
 
 from tests.conftest import SCRATCH_BASE, Sandbox, http, listening
 from tests.load import BackgroundLoad, lookup
@@ -150,6 +152,45 @@ def test_drain_at_low_load_fails_no_request(sandbox: Sandbox) -> None:
     assert st["deployments"]["core-api"]["ready"] == 3
     sandbox.post("/nodes/node-a/uncordon")
     sandbox.wait(sandbox.healthy, 30, "healed after drain")
+
+
+def test_pods_moving_drop_no_keep_alive_client(sandbox: Sandbox) -> None:
+    """Clients that keep connections alive (Locust's do) while drains move API pods and nginx
+    reloads: none may fail. A reloading nginx closing idle keep-alive connections under its
+    clients failed 1 request in 3 of 10 smoke runs, and 13 in these 6 drains."""
+    errors: list[str] = []
+    done = [0]
+    stop = threading.Event()
+
+    def client() -> None:
+        s = requests.Session()
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                r = s.get(sandbox.api + "/v1/missions/00000000-0000-0000-0000-000000000000", timeout=10)
+                if r.status_code >= 500:
+                    errors.append(f"HTTP {r.status_code}")
+                done[0] += 1
+            except requests.RequestException as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(30)]
+    for th in threads:
+        th.start()
+    try:
+        time.sleep(1)
+        for node in ("node-a", "node-b", "node-c") * 2:
+            sandbox.post(f"/nodes/{node}/drain", timeout=120)
+            sandbox.post(f"/nodes/{node}/uncordon")
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(timeout=15)
+    print(f"\n[keep-alive drains] {done[0]} requests, {len(errors)} failed")
+    assert done[0] > 500 and not errors, errors[:5]
+    sandbox.wait(sandbox.healthy, 30, "healed after the drains")
 
 
 def test_redis_primary_kill_writes_back_within_5s(sandbox: Sandbox) -> None:

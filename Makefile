@@ -19,7 +19,7 @@ typecheck: bootstrap
 	$(BIN)/mypy harness analysis
 
 pytest: bootstrap
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra --durations=25
 
 test: lint typecheck pytest
 

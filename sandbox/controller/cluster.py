@@ -260,6 +260,7 @@ class Cluster:
         if self._rollout is not None and not self._rollout.done():
             raise procs.SandboxError(f"a rollout of revision {dep.revision} is in progress")
         new_rev = max(dep.revision, dep.good_revision) + 1
+        dep.phase = "progressing"  # now, not when the task first runs: a waiter must not see the last one's phase
         self._rollout = asyncio.create_task(self._roll(new_rev, healthy))
         return new_rev
 

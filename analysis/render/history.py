@@ -66,26 +66,27 @@ def _line(ax: Axes, pts: Series, label: str, colour: str | None = None) -> None:
     ax.plot([t for t, _ in pts], [v for _, v in pts], marker="o", ms=5, lw=1.4, label=label, color=colour)
 
 
-def p95(ax: Axes, rows: Sequence[Row]) -> None:
-    pts = _points(rows, lambda r: r.p95_baseline_ms)
+def _trend(ax: Axes, rows: Sequence[Row], value: Callable[[Row], float | None],
+           threshold: Callable[[Row], float | None], label: str, ylabel: str, what: str) -> None:
+    """A baseline figure per run, with the threshold each run was judged against."""
+    pts = _points(rows, value)
     if not pts:
-        _empty(ax, "no baseline p95 in a completed run")
+        _empty(ax, f"no {what} in a completed run")
         return
-    _line(ax, pts, "p95 (client, exact)")
-    _threshold(ax, _points(rows, lambda r: r.p95_threshold_ms), "threshold")
-    ax.set_ylabel("ms")
+    _line(ax, pts, label)
+    _threshold(ax, _points(rows, threshold), "threshold")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
+
+
+def p95(ax: Axes, rows: Sequence[Row]) -> None:
+    _trend(ax, rows, lambda r: r.p95_baseline_ms, lambda r: r.p95_threshold_ms, "p95 (client, exact)", "ms",
+           "baseline p95")
 
 
 def missions(ax: Axes, rows: Sequence[Row]) -> None:
-    pts = _points(rows, lambda r: r.missions_per_min)
-    if not pts:
-        _empty(ax, "no baseline throughput in a completed run")
-        return
-    _line(ax, pts, "completed / min (Prometheus)")
-    _threshold(ax, _points(rows, lambda r: r.missions_threshold), "threshold")
-    ax.set_ylabel("missions / min")
-    ax.set_ylim(bottom=0)
+    _trend(ax, rows, lambda r: r.missions_per_min, lambda r: r.missions_threshold, "completed / min (Prometheus)",
+           "missions / min", "baseline throughput")
 
 
 def recovery(ax: Axes, rows: Sequence[Row]) -> None:

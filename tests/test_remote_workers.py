@@ -10,6 +10,7 @@ working directory, with no run directory of its own. Ports come from GAMEDAY_TES
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -190,6 +191,18 @@ class SlowStop(HttpUser):
 """
 
 
+def _first_request_t(run_dir: Path, timeout: float) -> float:
+    """t_start of the first request the master recorded (the files fill as batches arrive)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for f in run_dir.glob("requests.*.csv"):
+            lines = f.read_text().splitlines()
+            if len(lines) > 1 and lines[1].count(",") >= 9:
+                return float(lines[1].split(",")[0])
+        time.sleep(0.1)
+    raise AssertionError(f"no request recorded in {run_dir} within {timeout} s")
+
+
 @pytest.mark.sandbox
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["run-time", "interrupt"])
@@ -206,10 +219,11 @@ def test_rows_sent_while_the_workers_stop_are_recorded(tmp_path: Path, sandbox: 
     g = start_gameday("load", str(p), "--duration", "8" if how == "run-time" else "60", "--out", str(run_dir))
     worker = remote_worker(port, tmp_path / "slow_stop.py")  # type: ignore[operator]
     if how == "interrupt":
-        deadline = time.monotonic() + 60
-        while not list(run_dir.glob("requests.*.csv")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(4.5)  # users are in their sleep
+        t0 = _first_request_t(run_dir, 60)
+        # every user started at once: they send at t0, t0+3, t0+6...; stop 0.5 s after a wave, so at the
+        # stop they are all in their sleep and the next wave comes 2.5 s later, inside the stop timeout
+        wave = max(1, math.ceil((time.time() - t0) / 3))
+        time.sleep(max(0.0, t0 + 3 * wave + 0.5 - time.time()))
         stopped_at = time.time()
         os.kill(g.pid, signal.SIGINT)
     code, out, err = finish(g, 120)

@@ -24,7 +24,7 @@ from harness.chaos.runner import run_fault
 from harness.errors import BadInput, NotAllowed, NothingToTarget
 from harness.safety.plan import plan_fault, plan_profile, render
 from harness.timeline import Timeline
-from tests.stubs.cluster import Stack, stack
+from tests.stubs.cluster import Stack, stack_in_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXP = ROOT / "experiments" / "cluster"
@@ -35,10 +35,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def stubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with pytest.MonkeyPatch.context() as mp, stack(tmp_path_factory.mktemp("stubs")) as s:
-        for k, v in s.env.items():
-            mp.setenv(k, v)
-        mp.delenv("KUBERNETES_CONTEXT", raising=False)
+    with stack_in_env(tmp_path_factory.mktemp("stubs")) as s:
         yield s
 
 

@@ -339,12 +339,9 @@ class Replay:
 
 @pytest.fixture(scope="module")
 def stubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.stubs.cluster import stack
+    from tests.stubs.cluster import stack_in_env
 
-    with pytest.MonkeyPatch.context() as mp, stack(tmp_path_factory.mktemp("stubs")) as s:
-        for k, v in s.env.items():
-            mp.setenv(k, v)
-        mp.delenv("KUBERNETES_CONTEXT", raising=False)
+    with stack_in_env(tmp_path_factory.mktemp("stubs")) as s:
         yield s
 
 

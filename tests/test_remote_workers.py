@@ -25,20 +25,15 @@ import pytest
 
 from analysis.requests import read_acks, read_requests
 from harness.load.runner import PLUGIN, locust_binary
+from tests import stubs
 from tests.conftest import BASE, ROOT, Sandbox
 from tests.load import lookup
 from tests.test_load_runner import LOCUSTFILE, _no_locust_running, locust_count, profile
 
 
 def free_port() -> int:
-    for port in range(BASE + 950, BASE + 1000):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port for the master")
+    """A port for the Locust master, apart from the sandboxes' ports."""
+    return stubs.free_port(range(BASE + 950, BASE + 1000))
 
 
 def start_gameday(*args: str) -> subprocess.Popen[str]:

@@ -75,3 +75,16 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@contextmanager
+def stack_in_env(tmp: Path) -> Iterator[Stack]:
+    """:func:`stack`, its environment set for this process (chaosaws, chaosk8s and gameday read
+    it) and restored afterwards; KUBERNETES_CONTEXT unset so the stub's kubeconfig is used."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp, stack(tmp) as s:
+        for k, v in s.env.items():
+            mp.setenv(k, v)
+        mp.delenv("KUBERNETES_CONTEXT", raising=False)
+        yield s

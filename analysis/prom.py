@@ -7,6 +7,7 @@ checks say so instead of judging an empty series.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,25 @@ class Series:
     query: str
     error: str | None
     data: pd.DataFrame  # timestamp, value, labels (JSON text)
+    step_s: float | None = None
+    scrape_interval_s: float | None = None  # None: an older run directory (or unknown)
+
+    def ranges_s(self) -> list[float]:
+        """The ranges the query selected, in seconds (``[2m]`` -> 120.0)."""
+        return [_duration_s(m.group(1)) for m in _RANGE.finditer(self.query)]
+
+    def resolution(self) -> str:
+        """What a figure from this series can resolve, in words, for the report: the scrape
+        interval (nothing happens between two samples) and the range each point averages over."""
+        parts = []
+        if self.scrape_interval_s:
+            parts.append(f"one sample every {self.scrape_interval_s:g} s")
+        rs = self.ranges_s()
+        if rs:
+            parts.append(f"each point averages the last {max(rs):g} s")
+        if self.step_s:
+            parts.append(f"evaluated every {self.step_s:g} s")
+        return "; ".join(parts) or "resolution unknown"
 
     def values(self, w: Window | None = None, **labels: str) -> np.ndarray:
         df = self.data
@@ -53,7 +73,20 @@ def read_series(run_dir: Path, name: str) -> Series | None:
         data["value"] = pd.to_numeric(data["value"], errors="coerce")
     except (OSError, ValueError, pd.errors.EmptyDataError):
         data = pd.DataFrame({"timestamp": [], "value": [], "labels": []})
-    return Series(name, str(meta.get("query", "")), meta.get("error"), data)
+    return Series(name, str(meta.get("query", "")), meta.get("error"), data, _num(meta.get("step_s")),
+                  _num(meta.get("scrape_interval_s")))
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 else None
+
+
+_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|s|m|h|d|w|y))+)\s*(?::[^\]]*)?\]")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
+
+
+def _duration_s(text: str) -> float:
+    return sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
 
 
 def missing_reason(run_dir: Path, name: str, s: Series | None) -> str | None:

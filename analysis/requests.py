@@ -37,13 +37,29 @@ def read_requests(run_dir: Path) -> pd.DataFrame:
     return out.sort_values("t_start", kind="stable").reset_index(drop=True)
 
 
+ACK_COLUMNS = {"t_ack": "float64", "mission_id": "string", "latency_ms": "float64",
+               "startup_ms": "float64", "pool": "string"}
+ACK_REQUIRED = ("t_ack", "mission_id", "latency_ms")  # runs before start-up was recorded have only these
+
+
 def read_acks(run_dir: Path) -> pd.DataFrame:
-    frames = [pd.read_csv(f, dtype={"t_ack": "float64", "mission_id": "string", "latency_ms": "float64"},
-                          on_bad_lines="skip") for f in sorted(run_dir.glob("acks.*.csv"))]
-    frames = [f.dropna() for f in frames if len(f.columns) == 3]
+    """Every acknowledged crew: when, its mission, the 201's latency, and (where the 201 said so)
+    the crew's start-up in ms and the pool it came from (NaN / empty when not said)."""
+    frames = []
+    for f in sorted(run_dir.glob("acks.*.csv")):
+        try:
+            df = pd.read_csv(f, dtype=ACK_COLUMNS, keep_default_na=False,
+                             na_values={"startup_ms": [""], "t_ack": [""], "latency_ms": [""]}, on_bad_lines="skip")
+        except pd.errors.EmptyDataError:
+            continue
+        if not set(ACK_REQUIRED) <= set(df.columns):
+            continue
+        for col, dtype in ACK_COLUMNS.items():
+            if col not in df.columns:
+                df[col] = pd.Series(dtype=dtype, index=df.index)
+        frames.append(df[list(ACK_COLUMNS)].dropna(subset=list(ACK_REQUIRED)))
     if not frames:
-        return pd.DataFrame({"t_ack": pd.Series(dtype="float64"), "mission_id": pd.Series(dtype="string"),
-                             "latency_ms": pd.Series(dtype="float64")})
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in ACK_COLUMNS.items()})
     return pd.concat(frames, ignore_index=True).sort_values("t_ack").reset_index(drop=True)
 
 

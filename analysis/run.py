@@ -7,7 +7,7 @@ lacked (INCONCLUSIVE), never PASS.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,11 @@ class Readback:
     missing: list[str]
     read_at: float | None
     error: str | None = None  # the target could not be asked: nothing is known of the acks
+    settle_bound_s: float | None = None  # in-flight missions were awaited this long (None: an older run directory)
+    settle_error: str | None = None  # asking again failed: the statuses of the first read stand
+    times: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # created_at, completed_at
+    times_of: int = 0  # settled missions; ``times`` covers all of them or an evenly spaced sample
+    times_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,17 @@ def _readback(path: Path) -> Readback | None:
         data = json.loads((path / "readback.json").read_text())
     except (OSError, ValueError):
         return None
+    settle = data.get("settle") if isinstance(data.get("settle"), dict) else {}
+    times = {str(m): (_num(v[0]), _num(v[1])) for m, v in (data.get("times") or {}).items()
+             if isinstance(v, list) and len(v) == 2}
     return Readback(found=dict(data.get("found", {})), missing=list(data.get("missing", [])),
-                    read_at=data.get("read_at"), error=data.get("error"))
+                    read_at=data.get("read_at"), error=data.get("error"), settle_bound_s=_num(settle.get("bound_s")),
+                    settle_error=settle.get("error"), times=times, times_of=int(data.get("times_of") or 0),
+                    times_error=data.get("times_error"))
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
 def load_run(path: Path) -> Run:

@@ -7,7 +7,8 @@
 
 On the sandbox the server settings come from its controller (``GET /audit``), which reads the
 running Redis and PgBouncer. For a cluster there is no source yet: recorded as such, so the
-judge says INCONCLUSIVE rather than guessing.
+judge says INCONCLUSIVE rather than guessing. The rollout settings (§4.2, ``audit_rollout``) come
+from the controller on the sandbox and from the core Deployment in the Kubernetes API on a cluster.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import requests
 
+from harness.profile import ClusterTarget
 from harness.target import Endpoints
 
 CHECKLIST_METRICS = (
@@ -51,7 +53,22 @@ def alert_rules(prometheus: str) -> list[dict[str, str]]:
             for g in data["data"]["groups"] for r in g["rules"]]
 
 
-def collect(ep: Endpoints, out: Path) -> dict[str, Any]:
+def cluster_rollout(cluster: ClusterTarget) -> dict[str, Any]:
+    """The core Deployment's rollout settings from the Kubernetes API (``get`` deployments, which
+    deploy/rbac grants): strategy, maxSurge / maxUnavailable, progress deadline, readiness probe."""
+    from kubernetes import client, config
+
+    from harness.rollout_watch import settings_of
+
+    path = str(cluster.kubeconfig) if cluster.kubeconfig else None
+    api = config.new_client_from_config(config_file=path, context=cluster.kube_context)  # type: ignore[no-untyped-call]
+    dep = client.AppsV1Api(api).read_namespaced_deployment(cluster.deployment, cluster.namespace)
+    source = f"Kubernetes API, kube context {cluster.kube_context}, deployment {cluster.namespace}/{cluster.deployment}"
+    return settings_of(dep, source, cluster.container).model_dump()
+
+
+def collect(ep: Endpoints, out: Path, cluster: ClusterTarget | None = None) -> dict[str, Any]:
+    """Everything above into ``out``; ``cluster``: where the rollout settings come from on a cluster."""
     result: dict[str, Any] = {"collected_at": time.time(), "errors": {}}
     if ep.control:
         try:
@@ -61,6 +78,13 @@ def collect(ep: Endpoints, out: Path) -> dict[str, Any]:
             result["errors"]["servers"] = f"{type(exc).__name__}: {exc}"[:300]
     else:
         result["errors"]["servers"] = "no audit source for Redis/PgBouncer settings on this target kind"
+    if "rollout" not in result and cluster is not None:
+        try:
+            result["rollout"] = cluster_rollout(cluster)
+        except Exception as exc:  # kubeconfig, 403, unreachable: the judge says INCONCLUSIVE with this
+            result["errors"]["rollout"] = f"{type(exc).__name__}: {exc}"[:300]
+    elif "rollout" not in result:
+        result["errors"]["rollout"] = result["errors"].get("servers") or "no source for the rollout settings"
     for key, fn in (("metrics", metrics_present), ("alert_rules", alert_rules)):
         try:
             result[key] = fn(ep.prometheus)

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from analysis.requests import read_acks
+from harness import scrape
 from harness.audits import collect as collect_audits
 from harness.chaos import experiment as xp
+from harness.chaos import sla_config
 from harness.chaos.runner import run_fault
 from harness.drivers import Driver, driver_for
 from harness.errors import Interrupted
@@ -27,11 +29,11 @@ from harness.evidence import snapshot
 from harness.guard import Guard
 from harness.load import preflight as preflight_load
 from harness.load.runner import LoadRun, LoadSpec
-from harness.profile import Profile
+from harness.profile import Fault, Profile
 from harness.readback import read_back
 from harness.redact import Redactor, env_secrets
 from harness.rundir import write_profile
-from harness.safety.plan import plan_profile
+from harness.safety.plan import plan_profile, screen_profile
 from harness.shield import shielded
 from harness.target import Endpoints
 from harness.timeline import Listener, Timeline
@@ -50,8 +52,15 @@ class RunOutcome:
 def load_budget_s(profile: Profile) -> float:
     """Locust's own time bound: every phase and fault at its longest; we stop it earlier."""
     p = profile.phases
-    faults = sum(f.observe_s + f.recover_s + profile.guard.fault_grace_s + 30 for f in profile.faults)
+    grace = profile.guard.fault_grace_s
+    # the experiment is stopped past observe + recover + grace; the window may then hold the outage
+    # until its recovery bound + grace after the injection (_hold_outage)
+    faults = sum(f.observe_s + f.recover_s + _recovery_bound(profile, f) + 2 * grace + 30 for f in profile.faults)
     return p.warmup_s + p.baseline_s + p.cooldown_s + faults + 60
+
+
+def _recovery_bound(profile: Profile, f: Fault) -> float:
+    return float(profile.checks.recovery_s.get(f.id, 120.0))
 
 
 def _phase(tl: Timeline, name: str, seconds: float, load: LoadRun, say: Say) -> None:
@@ -72,31 +81,80 @@ def _faults(profile: Profile, tl: Timeline, run_dir: Path, guard: Guard, say: Sa
         name = f"fault:{f.id}"
         tl.append("phase_started", phase=name, experiment=str(f.experiment))
         say(f"phase {name}: {f.experiment.name}")
-        guard.fault_started(f.id, f.observe_s + f.recover_s + profile.guard.fault_grace_s)
+        # the guard excuses the fault's outage until its recovery bound + grace after the injection
+        # (it learns the injection from the timeline), and stops the experiment past its own bound
+        guard.fault_started(f.id, f.observe_s + f.recover_s + profile.guard.fault_grace_s,
+                            recovery_bound_s=_recovery_bound(profile, f))
         try:
             # under load the SLA probes must see traffic: an idle window is not a pass
             result = run_fault(f, tl, run_dir, profile, configuration={"sla_idle_ok": False}, phase=name)
         finally:
-            guard.fault_ended()
+            guard.fault_stopped()
         injected = result.injected_at or result.started_at
-        # keep observing under load; and let the evidence of the end of the fault be scraped
-        until = max(injected + f.observe_s, time.time() + 2 * profile.checks.step_s + 1)
+        _hold_outage(profile, f, injected, guard.progress, tl, name, say)
+        # keep observing under load: the judge counts the service back only once it has stayed within
+        # every SLA for recovery_sustain_s (over recovery_window_s windows), and crews spawned during
+        # the outage may still be answering when the experiment sees the API healthy; and let the
+        # evidence of the end of the fault be scraped
+        settle = profile.checks.recovery_window_s + profile.checks.recovery_sustain_s
+        until = max(injected + f.observe_s, time.time() + max(settle, 2 * profile.checks.step_s + 1))
         while time.time() < until:
             time.sleep(0.25)
         tl.append("phase_ended", phase=name, ok=result.ok, recovery_s=result.recovery_s,
                   rollbacks_ok=result.rollbacks_ok)
+        guard.fault_ended()
         say(f"  {f.id}: {'ok' if result.ok else 'NOT ok'}, recovery {result.recovery_s} s, "
             f"rollbacks {'ok' if result.rollbacks_ok else 'FAILED'}")
+
+
+def _hold_outage(profile: Profile, f: Fault, injected: float, progress: Callable[[], dict[str, Any] | None],
+                 tl: Timeline, name: str, say: Say) -> None:
+    """Keep the fault's window open while the load still sees the outage, so that the window (its
+    counts, charts and recovery time) covers the whole outage however long it lasts, even when the
+    experiment's own waits gave up earlier. Bounded: at most until the fault's recovery bound +
+    fault_grace_s after its injection, where the guard's error rule takes over again.
+
+    "Still failing" is Locust's live view (its 10 s failure and request rates): failures at or above
+    the 5xx line, or no answer at all while the load runs."""
+    deadline = injected + _recovery_bound(profile, f) + profile.guard.fault_grace_s
+    line = profile.checks.max_5xx_ratio
+    since = time.time()
+    held = False
+    while time.time() < deadline:
+        p = progress()
+        if p is None:
+            break
+        rps = float(p.get("rps", 0) or 0)
+        if rps > 0 and float(p.get("fail_per_s", 0) or 0) / rps < line:
+            break
+        if not held:
+            say(f"  {f.id}: the load still fails ({p.get('fail_per_s')} of {rps:g} req/s): the window holds "
+                f"the outage (at most {deadline - time.time():.0f} s more)")
+        held = True
+        time.sleep(0.5)
+    if held:
+        tl.append("outage_held", phase=name, fault=f.id, held_s=round(time.time() - since, 3),
+                  until_bound=time.time() >= deadline)
 
 
 def preflight(profile: Profile) -> None:
     """Everything that can be checked without the target: the locustfile loads and has a User
     class, every fault's experiment parses and passes Chaos Toolkit's validation. Bad input
-    raises (exit 64) before a run directory is made or anything is started."""
+    raises (exit 64) before a run directory is made or anything is started. The safety screen
+    (every activity, identity keys, known resource names) comes before Chaos Toolkit's validation,
+    which imports every provider module the experiment names."""
     if profile.load.users:
         preflight_load.check_locustfile(profile.load.locustfile)
+    screen_profile(profile)
     for f in profile.faults:
         xp.validate(xp.load(f.experiment), f.experiment)
+    sla_config.refuse_thresholds(profile)  # one source of thresholds: the profile's checks
+    if profile.target.kind == "sandbox":  # the interval it will be started with; re-read once it is up
+        known = scrape.profile_interval(profile)
+    else:
+        known = scrape.learn(profile.target.prometheus_url, scrape.profile_interval(profile))
+    if known is not None:
+        scrape.check_windows(profile, known)
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
@@ -119,6 +177,7 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
     load: LoadRun | None = None
     guard: Guard | None = None
     ep: Endpoints | None = None
+    interval: scrape.ScrapeInterval | None = None
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         tl.append("run_started", profile=profile.name, target=profile.target.kind,
@@ -126,6 +185,12 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         say(f"target {profile.target.kind}: preparing")
         ep = driver.prepare()
         tl.append("target_ready", api=ep.api, prometheus=ep.prometheus)
+        interval = scrape.learn(ep.prometheus, scrape.profile_interval(profile))
+        scrape.check_windows(profile, interval)  # refused before any load or fault
+        tl.append("scrape_interval", interval_s=interval.seconds, source=interval.source,
+                  min_range_s=interval.min_range_s, step_s=interval.step_s(profile.checks.step_s),
+                  queries=scrape.queries_for(profile, interval))
+        say(interval.describe())
         preflight_load.check_host(ep.api)
         if profile.faults:
             plan_profile(profile)  # allow-list and targets: refused before any load or fault
@@ -138,8 +203,9 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         load.start()
         tl.append("load_started", users=ld.users, workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min)
         guard = Guard(profile.guard, tl, load.progress)
+        tl.listeners.append(guard.on_event)  # it learns each fault's injection from the timeline
         guard.start()
-        _phase(tl, "warmup", profile.phases.warmup_s, load, say)
+        _phase(tl, "warmup", scrape.warmup_s(profile.phases.warmup_s, interval), load, say)
         _phase(tl, "baseline", profile.phases.baseline_s, load, say)
         _faults(profile, tl, run_dir, guard, say)
         _phase(tl, "cooldown", profile.phases.cooldown_s, load, say)
@@ -147,7 +213,9 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         aborted = guard is not None and guard.tripped is not None
         status = "aborted" if aborted else "interrupted"
         reason = (guard.tripped if aborted and guard else None) or str(exc) or "interrupted (SIGINT/SIGTERM)"
-        tl.append("run_aborted" if aborted else "run_interrupted", reason=reason)
+        rule = guard.abort.rule if aborted and guard is not None and guard.abort else None
+        tl.append("run_aborted" if aborted else "run_interrupted", reason=reason,
+                  **({"rule": rule} if rule else {}))
         say(f"run {status}: {reason}")
     except Exception as exc:  # the target failed us, a fault was refused...: recorded as such, then raised
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
@@ -156,7 +224,7 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
     finally:
         with shielded(say):  # the clean-up must finish: another Ctrl-C is noted, not obeyed
             try:
-                _finish(profile, run_dir, tl, load, guard, ep, started, say)
+                _finish(profile, run_dir, tl, load, guard, ep, started, say, interval)
             finally:
                 driver.teardown()
                 tl.append("run_finished", status=status)
@@ -166,7 +234,7 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
 
 
 def _finish(profile: Profile, run_dir: Path, tl: Timeline, load: LoadRun | None, guard: Guard | None,
-            ep: Endpoints | None, started: float, say: Say) -> None:
+            ep: Endpoints | None, started: float, say: Say, interval: scrape.ScrapeInterval | None = None) -> None:
     if guard is not None:
         guard.stop()
     if load is not None:
@@ -178,12 +246,17 @@ def _finish(profile: Profile, run_dir: Path, tl: Timeline, load: LoadRun | None,
     if load is not None:
         ids = read_acks(run_dir)["mission_id"].astype(str).tolist()
         say(f"reading back {len(ids)} acknowledged missions")
-        rb = read_back(ep.api, ids, run_dir / "readback.json")
-        tl.append("readback_done", asked=rb["asked"], missing=len(rb["missing"]), error=rb["error"])
-    audit = collect_audits(ep, run_dir / "audits.json")
+        rb = read_back(ep.api, ids, run_dir / "readback.json", settle_s=profile.checks.mission_settle_s)
+        tl.append("readback_done", asked=rb["asked"], missing=len(rb["missing"]), error=rb["error"],
+                  unsettled=rb["settle"]["unsettled"], waited_s=rb["settle"]["waited_s"])
+    audit = collect_audits(ep, run_dir / "audits.json", profile.target.cluster)
     tl.append("audits_collected", errors=audit["errors"])
-    time.sleep(min(3.0, 2 * profile.checks.step_s + 1))  # the last scrape lands
-    snaps = snapshot(ep.prometheus, profile.checks.promql, started, time.time(), profile.checks.step_s,
-                     run_dir / "prometheus")
+    if interval is None:  # the run failed before the interval was read: the profile's word, else as written
+        interval = scrape.profile_interval(profile) or scrape.ScrapeInterval(profile.checks.step_s, "unknown")
+    # the last scrape lands (at most one interval later)
+    time.sleep(max(min(3.0, 2 * profile.checks.step_s + 1), min(interval.seconds + 1.0, 61.0)))
+    snaps = snapshot(ep.prometheus, scrape.queries_for(profile, interval), started, time.time(),
+                     interval.step_s(profile.checks.step_s), run_dir / "prometheus",
+                     scrape_interval_s=interval.seconds, interval_source=interval.source)
     tl.append("evidence_snapshot", window=[started, ended], series={s.name: s.points for s in snaps},
               errors={s.name: s.error for s in snaps if s.error})

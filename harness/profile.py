@@ -38,9 +38,35 @@ class AllowList(_Strict):
     aws_regions: list[str] = Field(default_factory=list)
     resource_patterns: list[str] = Field(default_factory=lambda: ["hypercode-*"],
                                          description="globs every targeted resource name must match")
+    providers: list[str] = Field(
+        default_factory=list,
+        description="providers a cluster experiment may call besides chaosaws, chaosk8s and harness.chaosext: "
+                    "a Python module (its functions run as probes only), 'process:<exact path>' or "
+                    "'http:<exact url>'")
 
     def allows_resource(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, p) for p in self.resource_patterns)
+
+
+class RollbackMechanism(_Strict):
+    """What rolls a bad release back on the cluster (§4.2): Kubernetes never does it by itself.
+    The plan checks it is there before a bad release is shipped, and refuses the release when the
+    profile names nothing, unless ``none-expected`` says that nothing rolling it back is the test.
+
+    ``argo-rollouts``: the Argo Rollouts ``Rollout`` named ``name`` (argoproj.io/v1alpha1);
+    ``pipeline-job``: the ``CronJob`` named ``name`` that watches the release and runs
+    ``kubectl rollout undo`` (not suspended); ``hypercode-controller``: HyperCode's own controller,
+    the ``Deployment`` named ``name``, with an available replica; ``none-expected``: nothing."""
+
+    mechanism: Literal["argo-rollouts", "pipeline-job", "hypercode-controller", "none-expected"]
+    name: str | None = Field(None, min_length=1, description="the Rollout, CronJob or controller Deployment")
+    namespace: str | None = Field(None, min_length=1, description="where it lives; default target.cluster.namespace")
+
+    @model_validator(mode="after")
+    def _named(self) -> RollbackMechanism:
+        if self.mechanism != "none-expected" and not self.name:
+            raise ValueError(f"mechanism {self.mechanism!r} needs 'name' (the object the plan checks exists)")
+        return self
 
 
 class ClusterTarget(_Strict):
@@ -67,6 +93,8 @@ class ClusterTarget(_Strict):
                                   description="image of the core service that fails its health checks (bad release)")
     redis_namespace: str | None = Field(None, description="namespace of a Redis running in the cluster")
     redis_primary_selector: str | None = Field(None, description="label selector of that Redis's primary pod")
+    rollback: RollbackMechanism | None = Field(
+        None, description="what performs the automatic rollback of a bad release; required for a bad-release fault")
     allow: AllowList = AllowList()
 
 
@@ -142,12 +170,25 @@ class Phases(_Strict):
 
 
 class Guard(_Strict):
-    """When to abort a run: its faults are stopped and rolled back, the run exits 3."""
+    """When to abort a run: its faults are stopped and rolled back, the run exits 3.
 
-    abort_error_ratio: float = Field(0.5, gt=0, le=1, description="failed / all requests, per second")
-    abort_for_s: float = Field(30, gt=0, le=3600, description="...sustained this long")
+    A fault's own outage is not the guard's to stop: from its injection until its recovery bound
+    (``checks.recovery_s``) plus ``fault_grace_s`` have passed, its errors are what recovery_time
+    judges, so they do not count toward ``abort_for_s`` (an RDS failover of 60-120 s is judged, not
+    aborted). Outside any fault's outage the error line applies as is. The abort reason names the
+    rule that fired (``harness/guard.py``: error-ratio, error-ratio-past-recovery-bound,
+    fault-past-its-bound)."""
+
+    abort_error_ratio: float = Field(0.5, gt=0, le=1,
+                                     description="failed / all requests, per second (Locust's 10 s rate); "
+                                                 "applies outside fault outages, and inside one only once its "
+                                                 "checks.recovery_s + fault_grace_s have passed since injection")
+    abort_for_s: float = Field(30, gt=0, le=3600,
+                               description="...sustained this long (a fault's excused outage does not count)")
     fault_grace_s: float = Field(60, ge=0, le=3600,
-                                 description="a fault still running this long after observe_s + recover_s is stopped")
+                                 description="a fault still running this long after observe_s + recover_s is "
+                                             "stopped and rolled back; and a fault's errors are excused this long "
+                                             "after its recovery bound (checks.recovery_s) since injection")
 
 
 class Fault(_Strict):
@@ -160,10 +201,13 @@ class Fault(_Strict):
 
 
 CheckId = Literal["latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "recovery_time",
-                  "lost_acks", "automated_rollback", "audit_redis", "audit_pgbouncer", "audit_metrics",
-                  "audit_alert_rules"]
+                  "lost_acks", "automated_rollback", "operation_p95", "operation_errors", "crew_spawn_success",
+                  "mission_success", "missions_stuck", "mission_time", "crew_assembly", "watchdog_actions",
+                  "audit_redis", "audit_pgbouncer", "audit_metrics", "audit_alert_rules", "audit_rollout"]
 CHECK_IDS: tuple[CheckId, ...] = ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx",
-                                  "recovery_time", "lost_acks", "automated_rollback")
+                                  "recovery_time", "lost_acks", "automated_rollback", "operation_p95",
+                                  "operation_errors", "crew_spawn_success", "mission_success",
+                                  "missions_stuck", "mission_time")
 
 DEFAULT_PROMQL = {
     "latency_p95": "histogram_quantile(0.95, sum by (le) "
@@ -178,10 +222,25 @@ DEFAULT_PROMQL = {
     "deployment_revision": "max by (deployment) (deployment_revision)",
     "deployment_rollbacks": "max by (deployment) (deployment_rollbacks_total)",
     "health_check_failures": "max by (deployment) (health_check_failures_total)",
+    # beside the read-back's outcomes and mission time; crew assembly and watchdog shown in the baseline
+    "missions_completed": "missions_completed_total",  # raw, per pod: increases counted with resets
+    "task_p95": "histogram_quantile(0.95, sum by (le) (rate(agent_task_duration_seconds_bucket[30s])))",
+    "crew_assembly_by_result": "sum by (result) (rate(crew_assembly_total[10s]))",
+    "watchdog_actions": "sum by (action) (rate(watchdog_recovery_actions_total[10s]))",
 }
 
 
 DEFAULT_RECOVERY_S = {"db-failover": 120.0, "redis-primary-kill": 30.0, "node-drain": 60.0, "bad-release": 120.0}
+
+
+class OperationSLO(_Strict):
+    """One operation's own lines, k6-style (``checks.operations["/v1/crews"]``); a field left
+    unset takes the profile's line (``p95_ms``, ``max_5xx_ratio``, ``min_operation_samples``)."""
+
+    p95_ms: float | None = Field(None, gt=0, description="this operation's p95 outside fault windows")
+    max_error_ratio: float | None = Field(None, ge=0, le=1,
+                                          description="failed / all requests of this operation, per window")
+    min_samples: int | None = Field(None, ge=1, description="fewer in a window: INCONCLUSIVE for this operation")
 
 
 class Checks(_Strict):
@@ -196,13 +255,49 @@ class Checks(_Strict):
         description="per fault id: from injection until latency and errors are back within SLA")
     drain_error_budget: int = Field(0, ge=0, description="failed requests a node drain may cost")
     max_lost_acks: int = Field(0, ge=0)
+    mission_settle_s: float = Field(
+        60, ge=0, le=3600, description="the read-back waits this long for queued/running missions to finish; "
+                                       "what is still in flight after it is stuck")
+    min_mission_success: float = Field(0.99, ge=0, le=1,
+                                       description="completed / acknowledged missions that ended (completed or "
+                                                   "failed); stuck and lost ones are judged on their own")
+    max_stuck_missions: int = Field(0, ge=0, description="missions still queued/running after mission_settle_s")
+    mission_p95_s: float = Field(
+        30, gt=0, description="acknowledgement to completion, p95 in baseline and cool-down; no checklist number: "
+                              "a documented default (docs/coverage.md)")
+    max_crew_assembly_failures: int | None = Field(
+        None, ge=0, description="crew_assembly_total{result!=ok} in the baseline; unset = shown, not judged")
+    max_watchdog_actions: int | None = Field(
+        None, ge=0, description="watchdog_recovery_actions_total in the baseline; unset = shown, not judged")
+    operations: dict[str, OperationSLO] = Field(
+        default_factory=dict,
+        description="per request name (as the locustfile names it): its own p95 / failure lines; an operation "
+                    "named here with too few samples in a window is INCONCLUSIVE")
+    min_operation_samples: int = Field(
+        50, ge=1, description="an operation is judged in a window once it has this many samples (a nearest-rank "
+                              "p95 of fewer is the 2nd or 3rd largest: noise)")
+    crew_operation: str = Field("/v1/crews", min_length=1,
+                                description="the request name of a crew spawn (its 201 is the acknowledgement)")
+    min_crew_success: float = Field(0.99, ge=0, le=1,
+                                    description="acknowledged crews / crew-spawn attempts, outside fault windows")
+    recovery_window_s: float = Field(5.0, gt=0, le=300,
+                                     description="recovery: every SLA is judged over windows this long, sliding "
+                                                 "by 1 s from the injection")
+    recovery_sustain_s: float = Field(5.0, ge=0, le=3600,
+                                      description="recovery: the service must stay within every SLA this long, "
+                                                  "inside the fault window, to count as back")
     rollback_on_failure: int = Field(4, ge=1, description="rollback expected on this failed health check")
     rollback_within_s: float = Field(60, gt=0)
     required: list[CheckId] = Field(
         default_factory=lambda: list(CHECK_IDS), description="checks that must pass for GO")
     promql: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PROMQL),
                                    description="the query behind each Prometheus series the checks read")
-    step_s: float = Field(1.0, gt=0, le=60, description="resolution of the Prometheus snapshot")
+    step_s: float = Field(1.0, gt=0, le=60, description="finest resolution of the Prometheus snapshot (the step "
+                                                        "is at least a quarter of the scrape interval)")
+    scrape_interval_s: float | None = Field(
+        None, gt=0, le=3600, description="the target Prometheus's scrape interval, used only when Prometheus "
+                                         "does not tell it (/api/v1/status/config, /api/v1/targets); every "
+                                         "query range is at least 4 of it")
 
     @field_validator("recovery_s", mode="before")
     @classmethod

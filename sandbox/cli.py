@@ -181,8 +181,12 @@ def cmd_down(args: argparse.Namespace) -> int:
         busy = [p for p in ports if procs.port_busy(p)]
     if busy:
         return _fail(f"down: ports still in use: {busy}")
+    # a stopped process listens on nothing: check the processes themselves too (issue 24)
+    left = procs.members(layout)
+    if left:
+        return _fail(f"down: processes still alive: {', '.join(procs.describe(p) for p in left)}")
     extra = f" (cleaned up {len(leftovers)} leftover process(es))" if leftovers else ""
-    print(f"sandbox down: nothing listening{extra}")
+    print(f"sandbox down: nothing listening, no process left{extra}")
     return 0
 
 
@@ -260,7 +264,7 @@ def parser() -> argparse.ArgumentParser:
                     help="override a setting, e.g. knobs.extra_latency_ms=250 (repeatable)")
     up.add_argument("--timeout", type=float, default=90.0)
     up.set_defaults(func=cmd_up)
-    down = sub.add_parser("down", help="stop everything, leave nothing listening")
+    down = sub.add_parser("down", help="stop everything, leave no process and nothing listening")
     down.set_defaults(func=cmd_down)
     status = sub.add_parser("status", help="health and role of each component")
     status.add_argument("--json", action="store_true")

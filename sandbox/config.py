@@ -34,11 +34,78 @@ class Knobs(_Strict):
     auto_rollback: bool = Field(True, description="roll a release back after >3 failed health checks")
     warm_pool_size: int = Field(200, ge=0, le=500, description="target size of the warm agent pool")
     replication: Literal["sync", "async"] = Field("sync", description="Postgres standby replication")
+    crew_spawn_503_ratio: float = Field(
+        0.0, ge=0, le=1,
+        description="share of POST /v1/crews answered 503 at once: no crew assembled, no mission stored")
+    crew_spawn_slow_ratio: float = Field(
+        0.0, ge=0, le=1, description="share of POST /v1/crews delayed by crew_spawn_slow_ms (drawn apart "
+                                     "from the 503 share)")
+    crew_spawn_slow_ms: float = Field(0.0, ge=0, le=10_000, description="the delay of a slowed crew spawn")
+    mission_fail_ratio: float = Field(
+        0.0, ge=0, le=1, description="share of the missions workers run that end 'failed' (after their work)")
+    mission_stuck_ratio: float = Field(
+        0.0, ge=0, le=1, description="share of missions left 'running' for ever, with no worker: nothing "
+                                     "completes or rescues them")
+
+    @model_validator(mode="after")
+    def _one_fate_per_mission(self) -> Knobs:
+        """A mission's fate is one draw: failed, stuck or completed, so the shares must fit in 1."""
+        if self.mission_fail_ratio + self.mission_stuck_ratio > 1:
+            raise ValueError(f"mission_fail_ratio + mission_stuck_ratio must be at most 1 (got "
+                             f"{self.mission_fail_ratio} + {self.mission_stuck_ratio})")
+        return self
+
+
+TIMING_PRESETS: dict[str, dict[str, float | int]] = {
+    # the field defaults: every fault over in seconds, for CI and the smoke run
+    "fast": {},
+    # each fault lasting what it lasts on AWS and Kubernetes (sources in Timings' docstring)
+    "realistic": {
+        "db_failover_detection_s": 90.0,
+        "redis_down_after_ms": 20_000,
+        "redis_restart_delay_s": 60.0,
+        "health_check_interval_s": 10.0,
+        "health_check_failure_threshold": 3,
+        "pod_termination_grace_s": 30.0,
+    },
+}
 
 
 class Timings(_Strict):
-    """How fast the stand-ins for managed services react (seconds)."""
+    """How fast the stand-ins for managed services react (seconds).
 
+    ``preset`` fills every field not given explicitly (``timings: {preset: realistic,
+    db_failover_detection_s: 70}`` is the realistic preset with a 70 s failover):
+
+    ``fast`` (default)
+        The field defaults: a database failover in ~6 s, a Redis one in ~2 s, probes every
+        second. Every fault is over in seconds, so CI can run all four in about two minutes.
+    ``realistic``
+        What each fault lasts in production, so the harness holds and judges real outages:
+
+        - RDS Multi-AZ failover, 90 s of detection (the sandbox then promotes in ~1-2 s): "Failover
+          times are typically 60-120 seconds" (Amazon RDS User Guide, "Failing over a Multi-AZ DB
+          instance", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZ.Failover.html).
+          90 s is the middle of that range and inside the checklist's 120 s bound.
+        - ElastiCache primary failover, 20 s before the replica is promoted (Sentinel
+          down-after-milliseconds 20000). AWS publishes no figure for an unplanned failover on
+          current engines (the ElastiCache User Guide's "Minimizing downtime ... with Multi-AZ" says
+          only that Multi-AZ minimizes it; its 2015-02-02 edition said the promotion "generally takes
+          just a few minutes"). 20 s is an assumption inside the checklist's 30 s bound: a real
+          failover slower than 30 s fails recovery_time, which is what a game day must show. The
+          failed node is replaced after 60 s (it returns as a replica).
+        - Kubernetes probes at their defaults: periodSeconds 10, failureThreshold 3 ("Configure
+          Liveness, Readiness and Startup Probes", https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/),
+          so a bad release is rolled back on its 4th failed check, 30-40 s in; and
+          terminationGracePeriodSeconds 30 (its default, "Pod Lifecycle").
+        - A node drain paced like a PodDisruptionBudget with maxUnavailable 0: each pod's
+          replacement must pass a 10 s-period readiness probe before the old pod is evicted and
+          drained (a third of its 30 s grace), one pod at a time, as ``kubectl drain`` retries an
+          eviction the budget refuses ("Safely Drain a Node", https://kubernetes.io/docs/tasks/administer-cluster/safely-drain-node/).
+    """
+
+    preset: Literal["fast", "realistic"] = Field(
+        "fast", description="fills the fields not given: fast (seconds, CI) | realistic (AWS/Kubernetes durations)")
     db_failover_detection_s: float = Field(5.0, ge=0, le=300, description="RDS detection delay")
     redis_down_after_ms: int = Field(1500, ge=100, le=60_000, description="Sentinel down-after")
     redis_restart_delay_s: float = Field(8.0, ge=0, le=300, description="a killed Redis comes back")
@@ -50,6 +117,15 @@ class Timings(_Strict):
     task_s: float = Field(0.5, ge=0, le=60, description="simulated work per agent task")
     watchdog_interval_s: float = Field(2.0, gt=0, le=60)
     mission_requeue_after_s: float = Field(15.0, gt=0, le=600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_under_fields(cls, data: Any) -> Any:
+        """The preset's values first, the fields given explicitly over them. An unknown preset is
+        left to the field's validation (an error naming timings.preset and the choices)."""
+        if isinstance(data, dict) and isinstance(data.get("preset"), str) and data["preset"] in TIMING_PRESETS:
+            return {**TIMING_PRESETS[data["preset"]], **data}
+        return data
 
 
 class Replicas(_Strict):

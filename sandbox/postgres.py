@@ -8,7 +8,6 @@ process group is a whole-instance crash, as when an AZ goes away.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
@@ -170,9 +169,14 @@ def walsender_pids(primary_port: int, run_as: procs.RunAs) -> list[int]:
 
 
 def kill_instance(layout: Layout, instance: str) -> int | None:
-    """kill -9 the whole instance (postmaster and every backend), as a host crash would."""
+    """kill -9 the whole instance (postmaster and every backend), as a host crash would.
+
+    Backends are not in the postmaster's process group (each calls ``setsid()``), so they are
+    killed by tree: a WAL sender stopped by a replication stall would otherwise never notice
+    its postmaster's death and stay behind, stopped, for good.
+    """
     pid = procs.read_pid(layout, instance)
     if pid is None or not procs.owned(pid, str(layout.root)):
         return None
-    procs.signal_group(pid, signal.SIGKILL)
+    procs.kill_tree(pid)
     return pid

@@ -4,6 +4,14 @@ Every process gets a pidfile under ``<state>/run`` and a log under ``<state>/log
 pid is signalled its command line is checked to contain the state directory, so a stale
 pidfile whose pid was reused by an unrelated process is never killed. That is what lets
 ``down`` clean up after a crashed controller.
+
+A process group is not the whole of a component: every Postgres backend, the WAL senders
+included, calls ``setsid()``, so killing the postmaster's group leaves them behind, and one
+that a replication stall has SIGSTOPped outlives its postmaster for good (issue 24). So a
+stop also ends the process tree collected before the signal, SIGCONT first (a stopped process
+acts on SIGTERM only once continued) and SIGKILL after a bound; and ``sweep`` ends, last,
+every process of the state directory that is still alive, by command line, by working
+directory (a Postgres backend's is its data directory) and by descent.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from .layout import Layout
 
@@ -176,27 +186,87 @@ def signal_group(pid: int, sig: int) -> None:
             pass
 
 
-def stop_pid(pid: int, marker: str, grace: float = 5.0, sig: int = signal.SIGTERM) -> bool:
-    """Stop a process of ours (and its group): ``sig``, then SIGKILL after ``grace`` seconds.
+def descendants(pid: int) -> list[psutil.Process]:
+    """Every live descendant of ``pid``, collected now (before a signal re-parents them)."""
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
+
+def end(victims: Sequence[psutil.Process], grace: float) -> list[psutil.Process]:
+    """End processes, stopped ones included: SIGCONT and SIGTERM, then SIGKILL after ``grace`` s.
+
+    psutil checks each process's start time before signalling it, so a pid reused meanwhile
+    by another program is left alone. Returns the processes that were still alive to signal.
+    """
+    live = [p for p in victims if _running(p)]
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        for p in live:
+            try:
+                p.send_signal(sig)
+            except psutil.Error:
+                pass
+    _, left = psutil.wait_procs(live, timeout=grace)
+    for p in left:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(left, timeout=2.0)
+    return live
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid``'s group and every descendant, as a host crash would: nothing outlives it."""
+    tree = descendants(pid)
+    signal_group(pid, signal.SIGKILL)
+    for p in tree:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+def _running(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def stop_pid(pid: int, marker: str, grace: float = 5.0, sig: int = signal.SIGTERM) -> bool:
+    """Stop a process of ours, its group and its tree: ``sig``, then SIGKILL after ``grace`` seconds.
+
+    The group is sent SIGCONT first, so a stopped member can act on ``sig``; descendants
+    that left the group and outlive the leader are ended afterwards (see :func:`end`).
     Returns False without signalling anything if ``pid`` is not ours any more.
     """
     if not owned(pid, marker):
         return False
+    tree = descendants(pid)
+    for p in tree:
+        try:
+            p.resume()
+        except psutil.Error:
+            pass
+    signal_group(pid, signal.SIGCONT)
     signal_group(pid, sig)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if not alive(pid):
             _reap(pid)
-            return True
+            break
         _reap(pid)
         time.sleep(0.05)
-    signal_group(pid, signal.SIGKILL)
-    for _ in range(100):
-        _reap(pid)
-        if not alive(pid):
-            break
-        time.sleep(0.02)
+    else:
+        signal_group(pid, signal.SIGKILL)
+        for _ in range(100):
+            _reap(pid)
+            if not alive(pid):
+                break
+            time.sleep(0.02)
+    end(tree, grace=min(grace, 2.0))
     return True
 
 
@@ -218,6 +288,8 @@ def stop_named(layout: Layout, name: str, grace: float = 5.0, sig: int = signal.
 
 COMPONENT_MARKERS = ("sandbox.controller", "sandbox.app.", "postgres", "pgbouncer", "redis-server",
                      "redis-sentinel", "prometheus", "nginx")
+# process names (comm) of the programs the sandbox runs; a Postgres backend keeps "postgres"
+COMPONENT_NAMES = frozenset(COMPONENT_MARKERS[2:])
 
 
 def _is_component(line: str) -> bool:
@@ -226,28 +298,67 @@ def _is_component(line: str) -> bool:
     return any(m in argv0 for m in COMPONENT_MARKERS[2:]) or any(m in line for m in COMPONENT_MARKERS[:2])
 
 
-def sweep(layout: Layout) -> list[str]:
-    """Kill every process of this sandbox left behind: by pidfile, then by command line.
+def _names(line: str, marker: str) -> bool:
+    return marker + "/" in line or line.rstrip().endswith(marker)
 
-    The second pass catches children whose pidfile is gone (e.g. after SIGKILL of the
-    controller), by scanning /proc for command lines that name the state directory.
+
+def _under(path: str, marker: str) -> bool:
+    path = path.removesuffix(" (deleted)")
+    return path == marker or path.startswith(marker + "/")
+
+
+def members(layout: Layout) -> list[psutil.Process]:
+    """Every live process of this sandbox, stopped ones included, zombies not.
+
+    A member is a program the sandbox runs (never a shell or a ``tail`` of a log) whose command
+    line names the state directory, or whose working directory is inside it (Postgres backends:
+    their title names no directory, but they run in their data directory), and every
+    descendant of one. The calling process and its ancestors are never members.
     """
     marker = str(layout.root)
+    me = psutil.Process()
+    spared = {me.pid, *(p.pid for p in me.parents())}
+    found: dict[int, psutil.Process] = {}
+    for p in psutil.process_iter(["name", "cmdline", "cwd"]):
+        if p.pid in spared:
+            continue
+        line = " ".join(p.info["cmdline"] or [])
+        cwd = p.info["cwd"] or ""
+        if (_names(line, marker) and _is_component(line)) or (
+                p.info["name"] in COMPONENT_NAMES and _under(cwd, marker)):
+            found[p.pid] = p
+    for p in list(found.values()):
+        try:
+            for child in p.children(recursive=True):
+                if child.pid not in spared:
+                    found.setdefault(child.pid, child)
+        except psutil.Error:
+            pass
+    return [p for p in found.values() if _running(p)]
+
+
+def describe(p: psutil.Process) -> str:
+    """``pid 123 postgres (stopped)``: for messages about leftovers."""
+    try:
+        return f"pid {p.pid} {p.name()} ({p.status()})"
+    except psutil.Error:
+        return f"pid {p.pid} (gone)"
+
+
+def sweep(layout: Layout) -> list[str]:
+    """Kill every process of this sandbox left behind: by pidfile, then every member left.
+
+    The second pass catches children whose pidfile is gone (e.g. after SIGKILL of the
+    controller) and processes that left their group (a Postgres backend, stopped or not,
+    whose postmaster was killed): see :func:`members`.
+    """
     killed: list[str] = []
     if layout.run.exists():
         for pidfile in sorted(layout.run.glob("*.pid")):
             name = pidfile.stem
             if stop_named(layout, name, grace=3.0):
                 killed.append(name)
-    me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        if pid == me:
-            continue
-        line = cmdline(pid)
-        if (marker + "/" in line or line.rstrip().endswith(marker)) and _is_component(line):
-            stop_pid(pid, marker, grace=2.0)
-            killed.append(f"pid {pid}")
+    left = members(layout)
+    killed.extend(describe(p) for p in left)
+    end(left, grace=2.0)
     return killed

@@ -45,6 +45,7 @@ def write_profile(tmp: Path, stubs: Stack, faults: list[dict[str, Any]], **clust
         "aws_account_id": "123456789012", "db_instance": "hypercode-db", "db_cluster": "hypercode-aurora",
         "db_failover_target": "hypercode-aurora-2", "replication_group": "hypercode-redis",
         "node_group": "hypercode-workers", "bad_image": "ghcr.io/hypercode/core:bad",
+        "rollback": {"mechanism": "hypercode-controller", "name": "hypercode-rollback-controller"},
         "redis_namespace": "hypercode-data", "redis_primary_selector": "redis-role=master",
         "allow": {"kube_contexts": ["hypercode-staging"], "aws_accounts": ["123456789012"],
                   "aws_regions": ["eu-west-1"]},
@@ -189,7 +190,7 @@ def test_unknown_actions_and_wrong_kinds_are_refused(stubs: Stack, tmp_path: Pat
     custom = tmp_path / "custom.json"
     custom.write_text(json.dumps(exp))
     p = profile_mod.load(write_profile(tmp_path, stubs, [{"id": "node-drain", "experiment": str(custom)}]))
-    with pytest.raises(NotAllowed, match="delete_nodes.*does not know what it targets"):
+    with pytest.raises(NotAllowed, match="does not know what python chaosk8s.node.actions.delete_nodes targets"):
         plan_fault(p, p.faults[0])
     p = profile_mod.load(write_profile(tmp_path, stubs, [
         {"id": "node-drain", "experiment": str(ROOT / "experiments/sandbox/node-drain.json")}]))
@@ -198,9 +199,53 @@ def test_unknown_actions_and_wrong_kinds_are_refused(stubs: Stack, tmp_path: Pat
 
 
 def test_cluster_example_profile_plans_against_the_stubs(stubs: Stack) -> None:
-    r = _gameday("plan", "profiles/cluster.example.yaml")
+    r = _gameday("plan", "profiles/cluster.example.yaml", "--set", f"target.prometheus_url={stubs.prom_url}")
     print("\n" + r.stdout)
     assert r.returncode == 0, r.stdout + r.stderr
     for fault in ("db-failover", "redis-primary-kill", "node-drain", "bad-release"):
         assert f"fault {fault}  (experiments/cluster/" in r.stdout
     assert "REFUSED" not in r.stdout
+
+
+@pytest.mark.parametrize("fault_id, tamper, problem", [
+    ("db-failover", {"aws_account": "999999999999"}, "AWS account is now 123456789012, the plan checked 999999999999"),
+    ("node-drain", {"kube_server": "https://elsewhere.example:443"}, "the plan checked https://elsewhere.example"),
+])
+def test_identity_is_checked_again_before_the_injection(stubs: Stack, tmp_path: Path, fault_id: str,
+                                                        tamper: dict[str, str], problem: str) -> None:
+    """The plan's identity (as if the credentials or the context had changed since) differs from the
+    one in use when the injection comes: the action is not called, the rollbacks run, exit 64."""
+    import dataclasses
+
+    from tests.stubs import aws
+
+    p = profile_mod.load(write_profile(tmp_path, stubs, _faults()))
+    fault = next(f for f in p.faults if f.id == fault_id)
+    plan = plan_fault(p, fault, for_run=True)
+    assert plan.identity is not None
+    plan = dataclasses.replace(plan, identity=dataclasses.replace(plan.identity, **tamper))
+    kube_before, calls_from = stubs.kube.snapshot(), len(stubs.kube.calls)
+    aws.start_recording(stubs.moto_url)
+    run_dir = tmp_path / "run"
+    with Timeline(run_dir / "timeline.jsonl") as tl, pytest.raises(NotAllowed, match="identity changed") as err:
+        run_fault(fault, tl, run_dir, p, plan=plan)
+    assert problem in str(err.value)
+    events = read_timeline(run_dir / "timeline.jsonl")
+    names = [e["event"] for e in events]
+    assert "fault_injected" not in names and "rollbacks_done" in names
+    assert [e["ok"] for e in events if e["event"] == "identity_checked"] == [False]
+    assert not [c for c in aws.recorded_calls(stubs.moto_url) if not c.split(":")[1].startswith(
+        ("Describe", "Get", "List"))]
+    assert not [c for c in stubs.kube.calls[calls_from:] if c[0] not in ("GET", "PATCH")]  # uncordon: a no-op
+    assert stubs.kube.snapshot() == kube_before
+    decisions = json.loads((run_dir / "safety" / "decisions.json").read_text())
+    assert decisions[fault_id] and all(d["allowed"] for d in decisions[fault_id])
+
+
+def test_identity_checked_before_each_injection_when_unchanged(stubs: Stack, tmp_path: Path) -> None:
+    result, events, run_dir = _run(tmp_path, write_profile(tmp_path, stubs, _faults()), "bad-release")
+    assert result.ok
+    checks = [e for e in events if e["event"] == "identity_checked"]
+    assert [(c["action"], c["ok"]) for c in checks] == [("set-bad-image", True)]
+    names = [e["event"] for e in events]
+    assert names.index("identity_checked") < names.index("fault_injected")

@@ -80,22 +80,22 @@ def test_no_data_is_never_a_pass(prom: Any) -> None:
     state, cfg = prom
     state.requests = None  # the series does not exist
     with pytest.raises(ActivityFailed, match="no data"):
-        sla.error_ratio_within(configuration=cfg)
+        sla.error_ratio_within(threshold=0.05, configuration=cfg)
     # idle is a pass only when asked for, and only if Prometheus holds the metric at all
-    assert sla.error_ratio_within(idle_ok=True, configuration=cfg)["verdict"] == "pass"
+    assert sla.error_ratio_within(threshold=0.05, idle_ok=True, configuration=cfg)["verdict"] == "pass"
     state.requests = 0.0
-    assert sla.latency_quantile_within(idle_ok=False, configuration=cfg)["verdict"] == "fail"
+    assert sla.latency_quantile_within(threshold_ms=200, idle_ok=False, configuration=cfg)["verdict"] == "fail"
     with pytest.raises(ActivityFailed, match="cannot be queried"):
-        sla.latency_quantile_within(configuration={"prometheus_url": "http://127.0.0.1:1"})
+        sla.latency_quantile_within(threshold_ms=200, configuration={"prometheus_url": "http://127.0.0.1:1"})
     with pytest.raises(ActivityFailed, match="prometheus_url is not set"):
-        sla.latency_quantile_within(configuration={"prometheus_url": "${prometheus_url}"})
+        sla.latency_quantile_within(threshold_ms=200, configuration={"prometheus_url": "${prometheus_url}"})
 
 
 def test_settle_waits_for_the_signal_to_come_back(prom: Any) -> None:
     state, cfg = prom
     state.p95_s = 0.5
     t0 = time.monotonic()
-    rec = sla.latency_quantile_within(settle_s=0.6, interval_s=0.2, configuration=cfg)
+    rec = sla.latency_quantile_within(threshold_ms=200, settle_s=0.6, interval_s=0.2, configuration=cfg)
     assert rec["verdict"] == "fail" and 0.4 <= time.monotonic() - t0 < 3
 
 

@@ -148,7 +148,7 @@ def test_every_manifest_parses_and_names_its_namespace(docs: list[dict[str, Any]
             assert {"apiVersion", "kind"} <= set(d), p
     kinds = {d["kind"] for d in docs}
     assert {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob",
-            "PersistentVolumeClaim", "Service", "Deployment", "ConfigMap"} <= kinds
+            "PersistentVolumeClaim", "Service", "Deployment", "ConfigMap", "NetworkPolicy"} <= kinds
     for d in docs:
         if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
             assert d["metadata"].get("namespace"), f"{d['kind']} {d['metadata']['name']} has no namespace"
@@ -275,7 +275,8 @@ def test_can_i(docs: list[dict[str, Any]]) -> None:
     yes = [("patch", "nodes", None), ("list", "nodes", None), ("list", "pods", None),
            ("create", "pods/eviction", "hypercode-core"), ("get", "pods", "hypercode-core"),
            ("patch", "deployments", "hypercode-core"), ("get", "deployments", "hypercode-core"),
-           ("watch", "deployments", "hypercode-core"), ("list", "deployments", "hypercode-core")]
+           ("watch", "deployments", "hypercode-core"), ("list", "deployments", "hypercode-core"),
+           ("list", "replicasets", "hypercode-core"), ("list", "events", "hypercode-core")]
     no = [("delete", "namespaces", None), ("delete", "pods", None), ("delete", "pods", "hypercode-core"),
           ("delete", "pods", "hypercode-data"), ("get", "secrets", None), ("get", "secrets", "hypercode-core"),
           ("list", "secrets", "gameday"), ("delete", "nodes", None), ("create", "nodes", None),
@@ -284,7 +285,7 @@ def test_can_i(docs: list[dict[str, Any]]) -> None:
           ("create", "pods/eviction", "kube-system"), ("patch", "deployments", "kube-system"),
           ("patch", "deployments", None), ("delete", "deployments", "hypercode-core"),
           ("create", "deployments", "hypercode-core"), ("update", "deployments", "hypercode-core"),
-          ("patch", "deployments/scale", "hypercode-core"), ("list", "replicasets", "hypercode-core"),
+          ("patch", "deployments/scale", "hypercode-core"), ("get", "replicasets", "hypercode-core"),
           ("get", "configmaps", "hypercode-core"), ("create", "rolebindings", "hypercode-core"),
           ("escalate", "clusterroles", None), ("bind", "clusterroles", None), ("impersonate", "serviceaccounts", None)]
     wrong = [f"can-i {v} {r}{' -n ' + n if n else ''}: expected yes" for v, r, n in yes if not can_i(g, v, r, n)]
@@ -451,3 +452,51 @@ def test_no_secret_in_the_manifests() -> None:
             text = p.read_text()
             assert not re.search(r"(?i)(aws_secret_access_key|password|BEGIN [A-Z ]*PRIVATE KEY)\s*[:=]", text), p
             assert os.environ.get("AWS_SECRET_ACCESS_KEY", "\0") not in text
+
+
+# ---- the remote workers: their own identity, and the only pods that reach the master ------------
+def test_workers_have_their_own_service_account_with_no_cloud_role(docs: list[dict[str, Any]]) -> None:
+    workers = one(docs, "Deployment", "gameday-locust-worker")
+    spec = workers["spec"]["template"]["spec"]
+    name = spec["serviceAccountName"]
+    assert name != SA[1], "workers must not run as the game day's account (IRSA role: RDS reboot, failover)"
+    sa = one(docs, "ServiceAccount", name)
+    assert sa["metadata"]["namespace"] == workers["metadata"]["namespace"]
+    assert not [k for k in (sa["metadata"].get("annotations") or {}) if "role-arn" in k], "no IRSA role"
+    assert sa.get("automountServiceAccountToken") is False and spec.get("automountServiceAccountToken") is False
+    bound = [d["metadata"]["name"] for d in docs if d["kind"] in ("RoleBinding", "ClusterRoleBinding")
+             for sub in d.get("subjects", []) if sub.get("kind") == "ServiceAccount" and sub.get("name") == name]
+    assert bound == [], f"the workers' account is bound to {bound}: it needs no Kubernetes permission"
+    # and the game day's own account still has its IRSA role (the check above is not vacuous)
+    assert [k for k in (one(docs, "ServiceAccount", SA[1])["metadata"].get("annotations") or {}) if "role-arn" in k]
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"teach _selects {set(selector)}"
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def test_only_worker_pods_reach_the_masters_port(docs: list[dict[str, Any]]) -> None:
+    svc = one(docs, "Service", "gameday-locust-master")
+    (port,) = svc["spec"]["ports"]
+    job_labels = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    workers = one(docs, "Deployment", "gameday-locust-worker")
+    worker_labels = workers["spec"]["template"]["metadata"]["labels"]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["namespace"] == "gameday"
+                and _selects(d["spec"]["podSelector"], job_labels)]
+    assert policies, "no NetworkPolicy selects the game day's pod: any pod could join as a Locust worker"
+    for pol in policies:
+        assert "Ingress" in pol["spec"]["policyTypes"]
+        for rule in pol["spec"].get("ingress", []):
+            assert rule.get("from"), "an ingress rule without 'from' admits every pod"
+            assert rule.get("ports"), "an ingress rule without 'ports' opens every port"
+            for peer in rule["from"]:
+                assert set(peer) == {"podSelector"}, f"only pods of this namespace: {peer}"
+                assert _selects(peer["podSelector"], worker_labels)
+                assert not _selects(peer["podSelector"], job_labels), "admits the job pod itself"
+            assert [(p["protocol"], p["port"]) for p in rule["ports"]] == [("TCP", port["port"])]
+    # a pod of the namespace that is not a worker (e.g. someone's debug pod) is admitted by no rule
+    other = {"app.kubernetes.io/name": "gameday", "app.kubernetes.io/component": "debug"}
+    assert not any(_selects(peer["podSelector"], other) for pol in policies
+                   for rule in pol["spec"].get("ingress", []) for peer in rule["from"])
+

@@ -43,7 +43,8 @@ def make_run(tmp: Path, rows: list[tuple[float, float, int, str]], acks: list[st
 
 def steady(start: float, end: float, latency: float, status: int = 201) -> list[tuple[float, float, int, str]]:
     n = int((end - start) * 10)
-    return [(start + i / 10, latency + (i % 7), status, "") for i in range(n)]
+    # every 201 of a crew spawn acknowledges a mission
+    return [(start + i / 10, latency + (i % 7), status, f"m{start:g}-{i}" if status == 201 else "") for i in range(n)]
 
 
 def by(results: list, check: str) -> list:
@@ -94,7 +95,8 @@ def test_lost_and_never_completed_acks(tmp_path: Path) -> None:
                                 required=["lost_acks"])))
     r = by(j.results, "lost_acks")[0]
     assert r.status == Status.FAIL and r.value == 1
-    assert r.details["lost"] == ["c"] and r.details["never_completed"] == ["b"]
+    assert r.details["lost"] == ["c"] and r.details["lost_by_window"] == {"warmup": 1}
+    assert r.message == "1 lost of 3 acknowledged (acknowledged in warmup: 1)"  # b: missions_stuck's
 
 
 def test_missing_evidence_is_inconclusive_never_go(tmp_path: Path) -> None:

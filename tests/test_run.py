@@ -98,18 +98,23 @@ def test_sigkill_half_way_leaves_a_readable_run(scratch: Path, tmp_path: Path) -
 
 
 def test_the_guard_aborts_and_rolls_back(scratch: Path, tmp_path: Path) -> None:
-    """A guard line the DB failover is sure to cross: the fault is stopped, its rollbacks run,
-    the run ends ABORTED with exit 3 — and the evidence is still collected and judged."""
+    """A guard line the DB failover is sure to cross once its (1 s) recovery bound has passed: the
+    fault is stopped, its rollbacks run, the run ends ABORTED with exit 3 — and the evidence is
+    still collected and judged. (A fault's outage within its bound is not the guard's: test_guard,
+    test_long_faults.)"""
     run_dir = tmp_path / "run"
     r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(scratch),
                 "--set", "faults=[{id: db-failover, experiment: ../experiments/sandbox/db-failover.json, "
                 "observe_s: 5, recover_s: 90}]",
                 "--set", "phases.warmup_s=8", "--set", "phases.baseline_s=10", "--set", "phases.cooldown_s=5",
+                "--set", "checks.recovery_s.db-failover=1", "--set", "guard.fault_grace_s=0",
                 "--set", "guard.abort_error_ratio=0.05", "--set", "guard.abort_for_s=1")
     assert r.returncode == 3, r.stdout[-2000:] + r.stderr[-2000:]
     events = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
     names = [e["event"] for e in events]
     assert "guard_abort" in names and "run_aborted" in names
+    abort = next(e for e in events if e["event"] == "guard_abort")
+    assert abort["rule"] == "error-ratio-past-recovery-bound" and abort["fault"] == "db-failover", abort
     rollbacks = [e for e in events if e["event"] == "rollbacks_done"]
     assert rollbacks and rollbacks[-1]["ok"] is True
     assert results(run_dir)["status"] == "aborted"

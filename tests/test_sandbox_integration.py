@@ -8,6 +8,7 @@ recovery times are printed (``pytest -s``) for the closing note.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -303,10 +304,12 @@ def test_down_leaves_nothing_listening(sandbox: Sandbox) -> None:
     up = other.cli("up", "--set", f"ports.base={SCRATCH_BASE}")
     assert up.returncode == 0, up.stderr
     pids = {p["pid"] for p in other.status()["pods"]}
+    known = _tree(int((state / "run" / "controller.pid").read_text()))
     down = other.cli("down")
     assert down.returncode == 0, down.stderr
     assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if listening(p)]
     assert not [p for p in pids if _alive(p)]
+    assert not _left(state, known)  # no process either, stopped or not (issue 24)
 
 
 def _alive(pid: int) -> bool:
@@ -365,6 +368,7 @@ def test_down_after_a_crashed_controller_leaves_nothing(sandbox: Sandbox) -> Non
     assert other.cli("up", "--set", f"ports.base={SCRATCH_BASE}").returncode == 0
     pids = {p["pid"] for p in other.status()["pods"]}
     controller = int((state / "run" / "controller.pid").read_text())
+    known = _tree(controller)
     os.kill(controller, signal.SIGKILL)
     time.sleep(0.5)
     assert listening(SCRATCH_BASE) and listening(SCRATCH_BASE + 10)  # orphans still serve
@@ -373,3 +377,111 @@ def test_down_after_a_crashed_controller_leaves_nothing(sandbox: Sandbox) -> Non
     assert "leftover" in down.stdout
     assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if listening(p)]
     assert not [p for p in pids if _alive(p)]
+    assert not _left(state, known)
+
+
+# ---- issue 24: nothing of the sandbox outlives `down`, stopped processes included ---------------
+
+_RUN_EXPERIMENT = """
+import json, sys
+from chaoslib.experiment import run_experiment
+journal = run_experiment(json.loads(sys.argv[1]), settings={"runtime": {"rollbacks": {"strategy": "always"}}})
+print(json.dumps({"status": journal["status"], "rollbacks": [r["status"] for r in journal["rollbacks"]]}))
+"""
+
+
+def _tree(pid: int) -> list[Any]:
+    """``pid`` and every descendant, as psutil processes (start time kept: no pid-reuse mix-up)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _left(state: Any, known: list[Any]) -> list[str]:
+    """Processes still alive that belong to the sandbox: any of ``known`` (zombies aside), and any
+    process whose command line or working directory names the state directory, stopped or not."""
+    import psutil
+
+    marker = str(state)
+    out = []
+    for p in known:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(f"{p.pid} {p.status()} {' '.join(p.cmdline())[:80]}")
+        except psutil.Error:
+            pass
+    for p in psutil.process_iter(["cmdline", "cwd", "status"]):
+        line, cwd = " ".join(p.info["cmdline"] or []), p.info["cwd"] or ""
+        if p.pid != os.getpid() and p.info["status"] != psutil.STATUS_ZOMBIE and (
+                marker + "/" in line or cwd.startswith(marker)):
+            out.append(f"{p.pid} {p.info['status']} {line[:80]} (cwd {cwd})")
+    return sorted(set(out))
+
+
+def _stalled_walsenders(sb: Sandbox, since: int) -> list[int]:
+    import psutil
+
+    ev = sb.wait(lambda: sb.events("db_replication_stalled")[since:], 30, "replication stalled")
+    pids: list[int] = ev[-1]["pids"]
+    assert pids and all(psutil.Process(p).status() == psutil.STATUS_STOPPED for p in pids), pids
+    return pids
+
+
+def test_interrupted_stall_and_crashed_controller_leave_no_process() -> None:
+    """SIGINT the chaos run during a replication stall, stall again and SIGKILL the controller:
+    `down` still ends every process of the sandbox, the stopped WAL sender included."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import psutil
+
+    from tests.conftest import ROOT
+
+    state = Path(tempfile.mkdtemp(prefix="gameday-test-stall-", dir="/tmp"))
+    state.chmod(0o755)
+    other = Sandbox(state, SCRATCH_BASE)
+    try:
+        assert other.cli("up", "--set", f"ports.base={SCRATCH_BASE}").returncode == 0
+
+        def act(name: str, func: str, **args: Any) -> dict[str, Any]:
+            return {"type": "action", "name": name, "provider": {
+                "type": "python", "module": "sandbox.chaos.actions", "func": func, "arguments": args}}
+
+        stall = act("stall", "stall_db_replication", seconds=120)
+        stall["pauses"] = {"after": 15}  # chaoslib lets a running pause end before it stops
+        experiment = {"title": "interrupted stall", "description": "issue 24",
+                      "configuration": {"sandbox_state_dir": str(state)},
+                      "method": [stall], "rollbacks": [act("resume", "resume_db_replication")]}
+        run = subprocess.Popen([sys.executable, "-c", _RUN_EXPERIMENT, json.dumps(experiment)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = _stalled_walsenders(other, 0)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=90)
+        print(f"\n[interrupted stall] chaos run exit {run.returncode}: {out.strip()[-200:]}; "
+              f"WAL senders {first}: {[psutil.Process(p).status() for p in first if psutil.pid_exists(p)]}")
+
+        # a second stall that nobody resumes: the controller dies with the WAL sender stopped
+        other.post("/db/stall-replication", {"seconds": 120})
+        second = _stalled_walsenders(other, 1)
+        controller = int((state / "run" / "controller.pid").read_text())
+        known = _tree(controller)
+        assert set(second) <= {p.pid for p in known}
+        os.kill(controller, signal.SIGKILL)
+        time.sleep(0.5)
+        down = other.cli("down")
+        assert down.returncode == 0, down.stderr
+        assert "no process left" in down.stdout
+        assert not [p for p in range(SCRATCH_BASE, SCRATCH_BASE + 200) if listening(p)]
+        left = _left(state, known)
+        assert not left, left
+        print(f"[crashed controller, stalled] {len(known)} processes before down, none after: {down.stdout.strip()}")
+    finally:
+        other.cli("down")
+        import shutil
+
+        shutil.rmtree(state, ignore_errors=True)
+

@@ -19,7 +19,9 @@ from tests.runs import gameday, results, scratch_state, target
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-STEADY = ["latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "lost_acks"]
+STEADY = ["latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "lost_acks", "operation_p95",
+          "operation_errors", "crew_spawn_success"]
+MISSIONS = ["mission_success", "missions_stuck", "mission_time"]
 SHORT = ["--set", "phases.warmup_s=8", "--set", "phases.baseline_s=15", "--set", "phases.cooldown_s=5",
          "--set", "load.users=50"]
 
@@ -36,6 +38,7 @@ class Case:
     faults: list[str] = field(default_factory=list)
     required: list[str] = field(default_factory=lambda: list(STEADY))
     failed: frozenset[str] = frozenset()
+    mix_passes: bool = False  # the mix checks pass, and the failing check's message shows them passing
 
     def argv(self) -> list[str]:
         sets = [f"target.sandbox.knobs.{k}={v}" for k, v in self.knobs.items()]
@@ -60,6 +63,21 @@ CASES = {
     "async-replication-stall": Case({"replication": "async"},
                                     [_fault("db-failover", "db-failover-replication-stall.json", 90)],
                                     [*STEADY, "recovery_time"], frozenset({"lost_acks"})),
+    # a fifth of the crew spawns answer 503: crews are a tenth of the traffic, so the mix sees about
+    # 2 % failed (under its 5 % line) while the crew operation fails 20 % of the time
+    "crew-spawn-503-20pct": Case({"crew_spawn_503_ratio": 0.2},
+                                 failed=frozenset({"operation_errors", "crew_spawn_success"}), mix_passes=True),
+    # 30 % of crew spawns a second slower: about 3 % of all requests, under the mix's p95
+    "crew-spawn-slow-30pct": Case({"crew_spawn_slow_ratio": 0.3, "crew_spawn_slow_ms": 1000},
+                                  failed=frozenset({"operation_p95"}), mix_passes=True),
+    # a fifth of the missions end 'failed' after their work: the success ratio fails; nothing is
+    # stuck or lost, and the other four fifths still clear the throughput line
+    "missions-fail-20pct": Case({"mission_fail_ratio": 0.2}, required=[*STEADY, *MISSIONS],
+                                failed=frozenset({"mission_success"})),
+    # a fifth left 'running' for ever with no worker: still in flight after the read-back's bound
+    # (checks.mission_settle_s), a failure of its own; those that ended all completed
+    "missions-stuck-20pct": Case({"mission_stuck_ratio": 0.2}, required=[*STEADY, *MISSIONS],
+                                 failed=frozenset({"missions_stuck"})),
 }
 
 
@@ -79,6 +97,15 @@ def test_mutant_is_no_go_for_its_own_reason(name: str, tmp_path: Path) -> None:
     report = (run_dir / "report.md").read_text()
     for check in case.failed:
         assert re.search(rf"{check}.*FAIL|FAIL.*{check}", report), f"{check} not shown failed in report.md"
+    for c in res["checks"]:  # the counts (n of m, by window) are in the report
+        if c["status"] == "FAIL" and c["id"] in MISSIONS:
+            assert c["message"].replace("|", "/") in report, f"{c['id']}'s counts not in report.md"
+    if case.mix_passes:
+        mix = [c for c in res["checks"] if c["id"] in ("latency_p95", "error_rate_5xx")]
+        assert mix and all(c["status"] == "PASS" for c in mix), table
+        shown = [c for c in res["checks"] if c["id"] in case.failed and c["status"] == "FAIL"]
+        assert all("/v1/crews" in c["message"] or "crew spawns" in c["message"] for c in shown), table
+        assert all("the mix" in c["message"] for c in shown if c["id"].startswith("operation_")), table
     if "lost_acks" in case.failed:
         lost = next(c for c in res["checks"] if c["id"] == "lost_acks" and c["status"] == "FAIL")
         assert lost["value"] > 0 and f"{int(lost['value'])}" in report

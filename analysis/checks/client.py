@@ -1,4 +1,4 @@
-"""Checks over the recorded requests: latency p95 per window, 5xx ratio per window, lost acks.
+"""Checks over the recorded requests: latency p95 per window, 5xx ratio per window (lost acks: missions.py).
 
 Client-side figures are exact (every request, nearest-rank percentiles). A window with no
 request in it has no evidence: INCONCLUSIVE.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.checks.samples import in_window, recovered_at, server_errors
+from analysis.checks.samples import in_window, outside_outage, server_errors
 from analysis.prom import read_series
 from analysis.requests import percentile
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import Window, first_event
+from analysis.windows import Window
 
 JUDGED_FOR_LATENCY = ("baseline", "cooldown")  # not warm-up, not the fault windows
 
@@ -60,21 +60,11 @@ def error_rate_5xx(run: Run) -> list[CheckResult]:
     service is back within SLA is the recovery-time check's to judge (against its own bound);
     the rest of the window must hold the line like any other."""
     limit = run.threshold("max_5xx_ratio", 0.05)
-    p95_line = run.threshold("p95_ms", 200)
     out = []
     for w in run.windows:
         if w.name == "warmup":
             continue
-        df = in_window(run.requests, w)
-        excluded = ""
-        if w.is_fault:
-            injected = first_event(run.events, "fault_injected", fault=w.fault)
-            if injected is not None:
-                t0 = float(injected["t"])
-                back, _ = recovered_at(run.requests, t0, w.end, p95_line, limit)
-                until = back if back is not None else w.end
-                df = df[(df["t_start"] < t0) | (df["t_start"] >= until)]
-                excluded = f"; the outage {until - t0:.1f} s after injection is judged by recovery_time"
+        df, excluded = outside_outage(run, w, in_window(run.requests, w))
         if df.empty:
             out.append(inconclusive("error_rate_5xx", w.label(), "no request recorded in this window" + excluded,
                                     limit))
@@ -90,25 +80,3 @@ def error_rate_5xx(run: Run) -> list[CheckResult]:
         out.append(inconclusive("error_rate_5xx", "run", "the run has no judged window", limit))
     return out
 
-
-def lost_acks(run: Run) -> list[CheckResult]:
-    limit = run.threshold("max_lost_acks", 0)
-    window = "end of run"
-    if run.acks.empty:
-        return [inconclusive("lost_acks", window, "no acknowledged mission recorded", limit)]
-    if run.readback is None:
-        return [inconclusive("lost_acks", window, "acknowledged missions were never read back (no readback.json)",
-                             limit)]
-    if run.readback.error:
-        return [inconclusive("lost_acks", window, f"the read-back failed: {run.readback.error}", limit)]
-    acked = set(run.acks["mission_id"].astype(str))
-    found = run.readback.found
-    lost = sorted(acked - set(found))
-    never = sorted(m for m in acked & set(found) if found[m] != "completed")
-    ok = len(lost) <= limit
-    return [CheckResult(
-        "lost_acks", Status.PASS if ok else Status.FAIL, float(len(lost)), limit, window,
-        f"{len(acked)} acknowledged missions read back",
-        f"{len(lost)} lost, {len(never)} never completed, {len(acked) - len(lost) - len(never)} completed",
-        {"acknowledged": len(acked), "lost": lost[:100], "lost_count": len(lost),
-         "never_completed": never[:100], "never_completed_count": len(never)})]

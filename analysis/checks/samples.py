@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from analysis.windows import Window
-
-BUCKET_S = 5.0
+from analysis.outage import Outage, RecoveryLines, outage
+from analysis.run import Run
+from analysis.windows import Window, first_event
 
 
 def in_window(df: pd.DataFrame, w: Window) -> pd.DataFrame:
@@ -20,29 +19,53 @@ def server_errors(df: pd.DataFrame) -> pd.Series:
     return (status >= 500) | (status == 0)
 
 
-def recovered_at(df: pd.DataFrame, t0: float, end: float, p95_line_ms: float,
-                 err_line: float) -> tuple[float | None, int]:
-    """When requests after ``t0`` are back within SLA for good, and how many buckets were seen.
+def horizon(run: Run, t0: float) -> float:
+    """How long a fault injected at ``t0`` owns what the clients see: until the next fault is
+    injected, or the end of the run. A fault window closes when its experiment ends; an outage
+    that outlasts it (crews still slow after the experiment saw the API healthy) is still this
+    fault's, and its recovery is measured over it, not cut off."""
+    later = [float(e["t"]) for e in run.events if e.get("event") == "fault_injected" and float(e["t"]) > t0]
+    last = max([w.end for w in run.windows], default=t0)
+    return min(later) if later else last
 
-    Requests from ``t0`` to ``end`` are cut into ``BUCKET_S`` buckets; a bucket is bad when its
-    server-error ratio reaches ``err_line`` or its p95 reaches ``p95_line_ms``. Returns the end
-    of the last bad bucket (``t0`` if none was bad), or None if the last bucket is still bad.
-    """
-    after = df[(df["t_start"] >= t0) & (df["t_start"] < end)]
-    if after.empty:
-        return None, 0
-    edges = np.arange(t0, end + BUCKET_S, BUCKET_S)
-    idx = np.digitize(after["t_start"].to_numpy(), edges) - 1
-    bad_err = server_errors(after).to_numpy()
-    lat = after["latency_ms"].to_numpy()
-    last_bad_end = t0
-    last_bad = False
-    buckets = np.unique(idx)
-    for b in buckets:
-        sel = idx == b
-        bad = float(bad_err[sel].mean()) >= err_line or float(
-            np.percentile(lat[sel], 95, method="inverted_cdf")) >= p95_line_ms
-        last_bad = bad
-        if bad:
-            last_bad_end = min(float(edges[b] + BUCKET_S), end)
-    return (None if last_bad else last_bad_end), len(buckets)
+
+def fault_outage(run: Run, w: Window) -> Outage | None:
+    """The outage of the fault of window ``w`` (analysis.outage); None if it was never injected."""
+    return next((o for o in outages(run) if o.fault == w.fault), None)
+
+
+def _fault_outage(run: Run, w: Window) -> Outage | None:
+    injected = first_event(run.events, "fault_injected", fault=w.fault)
+    if injected is None:
+        return None
+    t0 = float(injected["t"])
+    return outage(w.fault or "", run.requests, run.acks, t0, max(horizon(run, t0), w.end),
+                  RecoveryLines.from_checks(run.checks))
+
+
+_last: tuple[Run, list[Outage]] | None = None  # one run's outages: several checks ask, per window
+
+
+def outages(run: Run) -> list[Outage]:
+    """Every injected fault's outage (computed once per loaded run)."""
+    global _last
+    if _last is None or _last[0] is not run:
+        _last = (run, [o for w in run.windows if w.is_fault for o in [_fault_outage(run, w)] if o is not None])
+    return _last[1]
+
+
+def outside_outage(run: Run, w: Window, df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``df`` (requests of window ``w``) without any fault's outage, from its injection until the
+    service was back within SLA (until the next injection or the end of the run if it never was):
+    that stretch is recovery_time's to judge, against its own bound, whichever window it spills
+    into. Returns the rows and a note saying what was left out."""
+    kept = df
+    cut = 0.0
+    for o in outages(run):
+        until = o.back_at if o.back_at is not None else o.window_end
+        a, b = max(o.injected, w.start), min(until, w.end)
+        if b > a:
+            kept = kept[(kept["t_start"] < a) | (kept["t_start"] >= b)]
+            cut += b - a
+    note = f"; {cut:.0f} s of fault outage left to recovery_time" if cut else ""
+    return kept, note

@@ -1,4 +1,4 @@
-"""Checks over the Prometheus evidence: throughput, warm-pool agent start-up, automated rollback.
+"""Checks over the Prometheus evidence: throughput, automated rollback.
 
 Each reads the snapshotted series of the run directory only (analysis.prom). A series that
 failed or came back empty makes the check INCONCLUSIVE, with the reason.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.injection import injected_at, not_injected_reason
 from analysis.prom import missing_reason, read_series
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
@@ -39,92 +40,96 @@ def throughput(run: Run) -> list[CheckResult]:
         ok = rate >= need
         out.append(CheckResult(
             "throughput", Status.PASS if ok else Status.FAIL, round(rate, 2), need, w.label(),
-            f"Prometheus missions_completed_total, median of {values.size} points",
-            f"{rate:.1f} missions completed/min {'>=' if ok else '<'} {need:g}",
-            {"client_acks_per_min": round(client_rate, 2), "promql": s.query if s else ""}))
-    return out
-
-
-def agent_startup_warm(run: Run) -> list[CheckResult]:
-    limit = run.threshold("warm_startup_p95_s", 2.0)
-    windows = _steady_windows(run)
-    if not windows:
-        return [inconclusive("agent_startup_warm", "baseline", "the run has no baseline window", limit)]
-    s = read_series(run.path, "startup_p95")
-    why = missing_reason(run.path, "startup_p95", s)
-    by_pool = read_series(run.path, "startup_by_pool")
-    out = []
-    for w in windows:
-        values = s.values(w) if s is not None and why is None else np.array([])
-        if values.size == 0:
-            out.append(inconclusive("agent_startup_warm", w.label(), why or "no crew was assembled in this window",
-                                    limit))
-            continue
-        p95 = float(np.median(values))
-        warm = float(np.mean(by_pool.values(w, pool="warm"))) if by_pool is not None and by_pool.values(
-            w, pool="warm").size else 0.0
-        cold = float(np.mean(by_pool.values(w, pool="cold"))) if by_pool is not None and by_pool.values(
-            w, pool="cold").size else 0.0
-        hit = warm / (warm + cold) if warm + cold > 0 else float("nan")
-        ok = p95 < limit
-        out.append(CheckResult(
-            "agent_startup_warm", Status.PASS if ok else Status.FAIL, round(p95, 3), limit, w.label(),
-            f"Prometheus agent_startup_seconds, median of {values.size} p95 points",
-            f"crew start-up p95 {p95:.2f} s {'<' if ok else '>='} {limit:g} s; pool hit rate {hit:.0%}",
-            {"pool_hit_rate": None if np.isnan(hit) else round(hit, 4)}))
+            f"Prometheus missions_completed_total, median of {values.size} points ({s.resolution() if s else ''})",
+            f"{rate:.1f} missions completed/min {'>=' if ok else '<'} {need:g} (Prometheus only; "
+            f"{s.resolution() if s else 'resolution unknown'})",
+            {"client_acks_per_min": round(client_rate, 2), "promql": s.query if s else "",
+             "resolution": s.resolution() if s else None,
+             "scrape_interval_s": s.scrape_interval_s if s else None}))
     return out
 
 
 def automated_rollback(run: Run) -> list[CheckResult]:
     """The bad release: rolled back on the expected failed health check, within the bound, with
-    the revision that served before it serving again."""
+    the revision that served before it serving again.
+
+    A release that was never shipped is INCONCLUSIVE with the reason (the steady state did not
+    hold, the experiment could not run), never FAIL. The Prometheus counters change between two
+    scrapes: the rollback happened after the last point that does not show it and before the first
+    that does (or the experiment's recovery, if earlier); it is judged within the bound only when
+    that whole range is, FAIL only when none of it is, INCONCLUSIVE in between. The window is read
+    one scrape interval past its end: what happened inside it reaches Prometheus up to one scrape
+    later."""
     expected = int(run.threshold("rollback_on_failure", 4))
     within = run.threshold("rollback_within_s", 60)
     w = next((x for x in run.windows if x.name == "fault:bad-release"), None)
     if w is None:
-        return [inconclusive("automated_rollback", "fault:bad-release", "no bad release was injected in this run",
+        return [inconclusive("automated_rollback", "fault:bad-release", "no bad release in this run",
                              float(expected))]
-    injected = first_event(run.events, "fault_injected", fault="bad-release")
-    t0 = float(injected["t"]) if injected else w.start
+    why_not = not_injected_reason(run.events, "bad-release")
+    t0 = injected_at(run.events, "bad-release")
+    if why_not is not None or t0 is None:
+        return [inconclusive("automated_rollback", w.label(), why_not or "bad-release was never injected",
+                             float(expected))]
     series = {n: read_series(run.path, n) for n in ("deployment_rollbacks", "health_check_failures",
                                                       "deployment_revision")}
     for n, s in series.items():
         why = missing_reason(run.path, n, s)
         if why:
             return [inconclusive("automated_rollback", w.label(), why, float(expected))]
+    scrape_s = max((s.scrape_interval_s or 0.0) for s in series.values() if s is not None)
+    step_s = max((s.step_s or 0.0) for s in series.values() if s is not None)
+    end = w.end + scrape_s  # a change inside the window is scraped up to one interval later
+    resolution = next(s for s in series.values() if s is not None).resolution()
     # the counters and the revision just before the injection, then what happened inside the window
     whole = {n: s.points().groupby("timestamp")["value"].max()  # type: ignore[union-attr]
              for n, s in series.items()}
     rb_all, hc_all = whole["deployment_rollbacks"], whole["health_check_failures"]
     rev_all = whole["deployment_revision"]
-    inside = (rb_all.index >= t0) & (rb_all.index <= w.end)
+    inside = (rb_all.index >= t0) & (rb_all.index <= end)
     if not inside.any() or not (rev_all.index < t0).any():
-        return [inconclusive("automated_rollback", w.label(), "no Prometheus point around the bad release",
-                             float(expected))]
+        return [inconclusive("automated_rollback", w.label(), f"no Prometheus point around the bad release "
+                             f"({resolution})", float(expected))]
     before_rb = float(rb_all[rb_all.index < t0].iloc[-1]) if (rb_all.index < t0).any() else 0.0
     hc_before = float(hc_all[hc_all.index < t0].iloc[-1]) if (hc_all.index < t0).any() else 0.0
     revision_before = float(rev_all[rev_all.index < t0].iloc[-1])
     rb_by_t = rb_all[inside]
-    hc_by_t = hc_all[(hc_all.index >= t0) & (hc_all.index <= w.end)]
-    rev_in = rev_all[(rev_all.index >= t0) & (rev_all.index <= w.end)]
+    hc_by_t = hc_all[(hc_all.index >= t0) & (hc_all.index <= end)]
+    rev_in = rev_all[(rev_all.index >= t0) & (rev_all.index <= end)]
     revision_end = float(rev_in.iloc[-1]) if not rev_in.empty else revision_before
     after = rb_by_t[rb_by_t > before_rb]
     if after.empty:
         return [CheckResult("automated_rollback", Status.FAIL, None, float(expected), w.label(),
-                            "Prometheus deployment_rollbacks_total", "no rollback happened in the fault window",
+                            f"Prometheus deployment_rollbacks_total ({resolution})",
+                            "the bad release was shipped and no rollback happened in the fault window",
                             {"revision_before": revision_before, "revision_end": revision_end,
                              "health_check_failures": float(hc_by_t.iloc[-1] - hc_before) if not hc_by_t.empty
-                             else None})]
-    t_rb = float(after.index[0])
-    failures = float(hc_by_t[hc_by_t.index <= t_rb].iloc[-1] - hc_before) if (hc_by_t.index <= t_rb).any() else 0.0
-    took = t_rb - t0
-    # Prometheus samples each second: the counter may show one more failure than the controller saw
+                             else None, "resolution": resolution})]
+    t_seen = float(after.index[0])
+    failures = float(hc_by_t[hc_by_t.index <= t_seen].iloc[-1] - hc_before) if (hc_by_t.index <= t_seen).any() \
+        else 0.0
+    recovered = first_event(run.events, "fault_recovered", fault="bad-release")
+    t_recovered = float(recovered["t"]) if recovered is not None else None
+    # the rollback: after the previous scrape (up to one interval and one step before it was seen)
+    latest = min(t_seen, t_recovered) if t_recovered is not None else t_seen
+    earliest = max(t0, t_seen - scrape_s - step_s)
+    took_max, took_min = latest - t0, min(earliest, latest) - t0
+    # the counter may show one more failure than the controller saw when it rolled back
     on_time = expected <= failures <= expected + 1
-    ok = on_time and took <= within and revision_end == revision_before
-    msg = (f"rolled back {took:.1f} s after the release, after {failures:.0f} failed health checks "
-           f"(expected {expected}), revision {revision_before:g} -> {revision_end:g}")
-    return [CheckResult("automated_rollback", Status.PASS if ok else Status.FAIL, failures, float(expected),
-                        w.label(), "Prometheus deployment_rollbacks_total, health_check_failures_total, "
-                        "deployment_revision", msg,
-                        {"rollback_after_s": round(took, 3), "within_s": within,
-                         "revision_before": revision_before, "revision_end": revision_end})]
+    revision_ok = revision_end == revision_before
+    timing = "=" if took_max - took_min < 0.05 else f"between {took_min:.1f} and"
+    msg = (f"rolled back {timing} {took_max:.1f} s after the release (bound {within:g} s), after {failures:.0f} "
+           f"failed health checks (expected {expected}), revision {revision_before:g} -> {revision_end:g}")
+    if not on_time or not revision_ok or took_min > within:
+        status = Status.FAIL
+    elif took_max <= within:
+        status = Status.PASS
+    else:
+        status = Status.INCONCLUSIVE
+        msg += f"; at this resolution ({resolution}) it cannot be told whether that was within {within:g} s"
+    return [CheckResult("automated_rollback", status, failures, float(expected),
+                        w.label(), f"Prometheus deployment_rollbacks_total, health_check_failures_total, "
+                        f"deployment_revision ({resolution}); the experiment's recovery", msg,
+                        {"rollback_after_s": round(took_max, 3), "rollback_after_min_s": round(took_min, 3),
+                         "within_s": within, "revision_before": revision_before, "revision_end": revision_end,
+                         "resolution": resolution, "scrape_interval_s": scrape_s or None})]

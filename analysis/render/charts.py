@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.checks.samples import server_errors
+from analysis.checks.samples import outages, server_errors
 from analysis.prom import read_series
 from analysis.run import Run
 
@@ -44,6 +44,11 @@ def _shade(ax: Axes, run: Run, origin: float) -> None:
             ax.axvline(float(e["t"]) - origin, color="#cc0000", lw=1, ls="--")
         elif e.get("event") == "fault_recovered":
             ax.axvline(float(e["t"]) - origin, color="#38761d", lw=1, ls=":")
+    for o in outages(run):  # as the clients lived it (analysis.outage)
+        if o.first_failure_s is not None:
+            ax.axvline(o.injected + o.first_failure_s - origin, color="#e69138", lw=1, ls="-.")
+        if o.back_at is not None:
+            ax.axvline(o.back_at - origin, color="#38761d", lw=1.2, ls="-")
 
 
 def _binned(df: pd.DataFrame, origin: float) -> pd.core.groupby.DataFrameGroupBy:
@@ -70,6 +75,25 @@ def latency(ax: Axes, run: Run, origin: float) -> None:
                 label="Prometheus p95")
     line = float(run.checks.get("p95_ms", 200))
     ax.axhline(line, color="#cc0000", lw=0.8, alpha=0.6)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (ms)")
+    ax.legend(fontsize=7, loc="upper right")
+
+
+OPS_BIN_S = 2.0
+
+
+def operations(ax: Axes, run: Run, origin: float) -> None:
+    """Each operation's p95 per 2 s, with its own line: what the mix's p95 can hide."""
+    df = run.requests
+    if df.empty:
+        _empty(ax, "no request recorded")
+        return
+    key = ((df["t_start"] - origin) // OPS_BIN_S) * OPS_BIN_S + OPS_BIN_S / 2
+    for name, part in df.groupby("name"):
+        p95 = part.groupby(key.loc[part.index])["latency_ms"].quantile(0.95)
+        ax.plot(p95.index, p95.values, lw=1, label=f"{name} p95")
+    ax.axhline(float(run.checks.get("p95_ms", 200)), color="#cc0000", lw=0.8, alpha=0.6)
     ax.set_yscale("log")
     ax.set_ylabel("latency (ms)")
     ax.legend(fontsize=7, loc="upper right")
@@ -139,6 +163,7 @@ def deployment(ax: Axes, run: Run, origin: float) -> None:
 
 CHARTS: dict[str, tuple[str, Callable[[Axes, Run, float], None]]] = {
     "latency": ("API latency p50 / p95 / p99 (client, exact) and p95 (Prometheus)", latency),
+    "operations": ("p95 per operation, 2 s bins (client, exact)", operations),
     "missions": ("Missions per minute", missions),
     "errors": ("Server errors per 5 s", errors),
     "pool": ("Warm pool and agent start-up", pool),

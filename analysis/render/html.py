@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from analysis.judge import Judgement
+from analysis.render import tables
 from analysis.run import Run
 from analysis.verdict import Status
 
@@ -44,13 +45,29 @@ It is not a certification.</div>{% endif %}
 <td>{{ fmt(r.value) }}</td><td>{{ fmt(r.threshold) }}</td><td>{{ r.window }}</td><td>{{ r.evidence }}</td>
 <td>{{ r.message }}</td></tr>{% endfor %}</table>
 {% if faults %}<h2>Faults</h2>
-<table><tr><th>fault</th><th>time to detect (s)</th><th>recovery (s)</th><th>bound (s)</th><th>failed requests</th>
-<th>lost acknowledgements</th><th>status</th></tr>
-{% for f in faults %}<tr><td>{{ f.fault }}</td><td>{{ f.detect }}</td><td>{{ f.recovery }}</td><td>{{ f.bound }}</td>
-<td>{{ f.failed }}</td><td>{{ f.lost }}</td><td class="{{ f.status }}">{{ f.status }}</td></tr>{% endfor %}
+<p class="muted">Seconds from the injection. Time to detect: the first failure a client saw; outage: first to
+last failed request; recovery: back within every SLA (each operation's p95 and failures, crew start-up) and
+stayed there, at 1 s resolution; experiment: when the Chaos Toolkit experiment's method saw it recovered.</p>
+<table><tr><th>fault</th><th>time to detect (s)</th><th>outage (s)</th><th>recovery (s)</th><th>experiment (s)</th>
+<th>bound (s)</th><th>failed requests</th><th>lost acknowledgements (acknowledged in this window)</th>
+<th>status</th></tr>
+{% for f in faults %}<tr><td>{{ f.fault }}</td><td>{{ f.detect }}</td><td>{{ f.outage }}</td><td>{{ f.recovery }}</td>
+<td>{{ f.experiment }}</td><td>{{ f.bound }}</td><td>{{ f.failed }}</td><td>{{ f.lost }}</td>
+<td class="{{ f.status }}">{{ f.status }}</td></tr>{% endfor %}
 </table>{% endif %}
+{% if operations %}<h2>Operations</h2>
+<p class="muted">Per window, every request name, exact client figures (like Locust's statistics table), failed
+operations first. Failed: 5xx, no answer, or the locustfile's own failure mark; 4xx are shown apart.</p>
+<table><tr><th>window</th><th>method</th><th>operation</th><th>requests</th><th>failed</th><th>failed %</th>
+<th>4xx</th><th>p50 (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr>
+{% for w in operations %}{% for o in w.rows %}<tr><td>{{ w.window }}</td><td>{{ o.method }}</td><td>{{ o.name }}</td>
+<td>{{ o.requests }}</td><td class="{{ 'FAIL' if o.failures else '' }}">{{ o.failures }}</td>
+<td>{{ "%.2f" % (100 * o.failure_ratio) }}</td><td>{{ o.client_errors }}</td><td>{{ "%.1f" % o.p50_ms }}</td>
+<td>{{ "%.1f" % o.p95_ms }}</td><td>{{ "%.1f" % o.p99_ms }}</td><td>{{ "%.1f" % o.max_ms }}</td></tr>
+{% endfor %}{% endfor %}</table>{% endif %}
 <h2>Charts</h2>
-<p class="muted">Fault windows shaded; red dashed line: injection; green dotted line: recovered.</p>
+<p class="muted">Fault windows shaded; red dashed line: injection; orange dash-dot: first failure a client saw;
+green solid line: back within every SLA (clients); green dotted line: the experiment saw it recovered.</p>
 {% for c in charts %}<figure><img alt="{{ c.name }}" src="data:image/png;base64,{{ c.data }}"></figure>{% endfor %}
 <h2>Checklist §7 sign-off</h2>
 <table><tr><th>Checklist item</th><th>Priority</th><th>Owner</th><th>Status</th><th>Validation evidence</th></tr>
@@ -77,25 +94,6 @@ def _status(results: list[Any], ids: tuple[str, ...]) -> str:
     return "PASS" if all(r.status == Status.PASS for r in got) else "INCONCLUSIVE"
 
 
-def _faults(run: Run, j: Judgement) -> list[dict[str, Any]]:
-    lost = next((r for r in j.results if r.id == "lost_acks"), None)
-    out = []
-    for r in j.results:
-        if r.id != "recovery_time" or not r.details.get("fault"):
-            continue
-        fault = r.details["fault"]
-        detect = "-"
-        down = [e for e in run.events if e.get("event") == "chaos_activity" and e.get("fault") == fault]
-        injected = next((e for e in run.events if e.get("event") == "fault_injected" and e.get("fault") == fault), None)
-        if injected is not None and down:
-            detect = f"{float(down[0]['t']) - float(injected['t']):.1f}"
-        out.append({"fault": fault, "detect": detect, "recovery": _fmt(r.value), "bound": _fmt(r.threshold),
-                    "failed": r.details.get("failed_requests", "-"),
-                    "lost": "-" if lost is None or lost.value is None else "(run) " + _fmt(lost.value),
-                    "status": r.status.value})
-    return out
-
-
 def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str:
     res = j.results
     signoff = [
@@ -119,7 +117,7 @@ def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str
         verdict=j.verdict.value, status=status, run=run.path.name, profile=run.profile.get("name", "?"),
         passed=sum(r.status == Status.PASS for r in res), failed=sum(r.status == Status.FAIL for r in res),
         inconclusive=sum(r.status == Status.INCONCLUSIVE for r in res), results=res, fmt=_fmt, missing=missing,
-        faults=_faults(run, j), signoff=signoff,
+        faults=tables.faults(j), operations=tables.operations(run), signoff=signoff,
         charts=[{"name": n, "data": base64.b64encode(b).decode()} for n, b in charts.items()])
 
 

@@ -16,6 +16,7 @@ the rollbacks, and keeps a redacted snapshot of the journal on disk after each a
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -170,7 +171,10 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
 
     def hypothesis_before_completed(self, experiment: Any, state: Any, journal: Any) -> None:
         self.before_met = bool(state and state.get("steady_state_met"))
-        self._emit("steady_state_before", met=self.before_met)
+        if self.before_met:
+            self._emit("steady_state_before", met=True)
+        else:  # why no fault will be injected: the judge quotes it
+            self._emit("steady_state_before", met=False, failed=unmet_probes(state))
 
     def start_method(self, experiment: Any) -> None:
         self.section = "method"
@@ -211,7 +215,10 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
 
     def hypothesis_after_completed(self, experiment: Any, state: Any, journal: Any) -> None:
         self.after_met = bool(state and state.get("steady_state_met"))
-        self._emit("steady_state_after", met=self.after_met)
+        if self.after_met:
+            self._emit("steady_state_after", met=True)
+        else:
+            self._emit("steady_state_after", met=False, failed=unmet_probes(state))
 
     def start_rollbacks(self, experiment: Any) -> None:
         self.section = "rollbacks"
@@ -222,3 +229,40 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
         ok = all(s == "succeeded" for _, s in self.rollbacks)
         self._emit("rollbacks_done", ok=ok, rollbacks=[f"{n}: {s}" for n, s in self.rollbacks])
         self._snapshot()
+
+
+_EXC_PREFIX = re.compile(r"^(?:[\w.]*(?:Error|Failed|Exception|Timeout): )+")
+
+
+def unmet_probes(state: Any) -> list[str]:
+    """``name: why`` for every probe of a steady-state run that did not meet its tolerance: the
+    SLA probes' measured value against the threshold, or the error (no data is never a pass)."""
+    out: list[str] = []
+    for run in (state or {}).get("probes") or []:
+        if not isinstance(run, dict) or run.get("tolerance_met"):
+            continue
+        name = str((run.get("activity") or {}).get("name") or "probe")
+        out.append(f"{name}: {_why(run)}")
+    if not out and state is None:
+        out.append("the steady-state hypothesis did not run")
+    return out
+
+
+def _why(run: dict[str, Any]) -> str:
+    exc = run.get("exception")
+    if exc:
+        lines = [x.strip() for x in (exc if isinstance(exc, list) else [exc]) if str(x).strip()]
+        text = str(lines[-1]) if lines else "failed"
+        text = text.splitlines()[-1] if text.splitlines() else text
+        return _EXC_PREFIX.sub("", text)[:300]  # chaoslib wraps it: "ActivityFailed: ActivityFailed: why"
+    out = run.get("output")
+    if isinstance(out, dict) and "verdict" in out:
+        unit = out.get("unit", "")
+        value, threshold = out.get("value"), out.get("threshold")
+        if out.get("idle"):
+            return f"no request in the last {out.get('window_s')} s (idle)"
+        shown = "no value" if value is None else f"{value:g}" if isinstance(value, int | float) else str(value)
+        return (f"{shown} {unit} > {threshold} {unit} over the last {out.get('window_s')} s "
+                f"({out.get('requests')} requests)")
+    return f"returned {str(out)[:200]!r}, outside its tolerance"
+

@@ -87,10 +87,12 @@ def activities(experiment: Mapping[str, Any]) -> Iterator[Activity]:
         for i, act in enumerate(items):
             if not isinstance(act, Mapping):
                 continue
-            provider = act.get("provider") or {}
+            raw_provider = act.get("provider")
+            provider: Mapping[str, Any] = raw_provider if isinstance(raw_provider, Mapping) else {}
+            args = provider.get("arguments")  # a process provider's are a string: not Python arguments
             yield Activity(section=section, index=i, type=str(act.get("type", "")), name=str(act.get("name", "")),
                            module=str(provider.get("module", "")), func=str(provider.get("func", "")),
-                           arguments=dict(provider.get("arguments") or {}), raw=act)
+                           arguments=dict(args) if isinstance(args, Mapping) else {}, raw=act)
 
 
 def modules(experiment: Mapping[str, Any]) -> set[str]:
@@ -98,7 +100,8 @@ def modules(experiment: Mapping[str, Any]) -> set[str]:
     mods = {a.module for a in activities(experiment)}
     for entry in (experiment.get("configuration") or {}).values():
         if isinstance(entry, Mapping) and entry.get("type") == "probe":
-            mods.add(str((entry.get("provider") or {}).get("module", "")))
+            provider = entry.get("provider")
+            mods.add(str(provider.get("module", "")) if isinstance(provider, Mapping) else "")
     return mods
 
 

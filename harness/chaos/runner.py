@@ -26,14 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import rollout_watch
 from harness.chaos import experiment as xp
 from harness.chaos import journal as journal_file
 from harness.chaos.events import Received, Recorder, SignalGuard
-from harness.errors import ChaosFailed, ExperimentError, GamedayError, Interrupted
+from harness.errors import ChaosFailed, ExperimentError, GamedayError, Interrupted, NotAllowed
 from harness.profile import Fault, Profile
 from harness.redact import Redactor, env_secrets, leaves
+from harness.safety.identity import IdentityGate
 from harness.safety.model import FaultPlan
 from harness.safety.plan import plan_fault
+from harness.safety.screen import write_decisions
 from harness.timeline import Timeline
 
 SETTINGS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
@@ -89,15 +92,19 @@ def run_fault(fault: Fault, timeline: Timeline, run_dir: Path, profile: Profile,
         raise ChaosFailed("run_fault must be called from the main thread (it handles SIGINT / SIGTERM there)")
     phase = phase or fault.id
     plan = plan or plan_fault(profile, fault, configuration, for_run=True)
+    gate = IdentityGate(plan.identity, record=lambda **f: timeline.append("identity_checked", phase, fault=fault.id,
+                                                                          **f))
     exp = xp.with_configuration(xp.load(fault.experiment), plan.configuration)
     redactor = Redactor(profile.secrets.values())
     redactor.add(env_secrets())
     redactor.add(leaves({k: v for k, v in (exp.get("secrets") or {}).items()}))
     path = run_dir / "journals" / f"{fault.id}.json"
+    write_decisions(run_dir, fault.id, plan.decisions, redactor)
     guard = SignalGuard(clock=time.time)
     recorder = Recorder(timeline, fault.id, phase, redactor, guard,
                         snapshot=lambda j: journal_file.write(path, j, redactor))
     started = time.time()
+    watch = rollout_watch.start_for(plan, run_dir)  # a cluster bad release: Kubernetes' own evidence
     journal: dict[str, Any] | None = None
     ctk_logger = logging.getLogger("chaostoolkit")
     saved_level = ctk_logger.level
@@ -109,7 +116,7 @@ def run_fault(fault: Fault, timeline: Timeline, run_dir: Path, profile: Profile,
                     timeline.append("chaos_started", phase, fault=fault.id, experiment=str(fault.experiment),
                                     title=plan.title, targets=[f"{t.kind} {t.name}" for t in plan.targets])
                 with xp.scoped_env(plan.env):
-                    journal = _run(exp, fault, [guard, recorder])
+                    journal = _run(exp, fault, [gate, guard, recorder])
             except KeyboardInterrupt:
                 journal = None  # before chaoslib started: nothing injected, nothing to roll back
             except GamedayError as exc:
@@ -129,9 +136,14 @@ def run_fault(fault: Fault, timeline: Timeline, run_dir: Path, profile: Profile,
                 timeline.append("chaos_interrupted", phase, fault=fault.id, signal=r.name, signal_t=r.t,
                                 during=r.during)
     finally:
+        if watch is not None:
+            watch.stop(timeline, phase, fault.id)
         ctk_logger.removeHandler(log_handler)
         ctk_logger.setLevel(saved_level)
         log_handler.close()
+    if gate.refusal:
+        raise NotAllowed(f"fault {fault.id}: identity changed since the plan, {gate.refusal}; the action was not "
+                         f"called, rollbacks {'done' if result.rollbacks_ok else 'NOT all succeeded'}; journal {path}")
     if result.interrupted_by:
         raise FaultInterrupted(f"{result.interrupted_by} during fault {fault.id}: rollbacks "
                                f"{'done' if result.rollbacks_ok else 'NOT all succeeded'}; journal {path}", result)

@@ -135,6 +135,20 @@ def wait_for_replication_group_failover(
             "waited_s": round(time.monotonic() - started, 3)}
 
 
+# ---- identity (not an activity: gameday's pre-injection check calls it) ------------------------
+def caller_identity(configuration: Configuration = None, secrets: Secrets = None) -> tuple[str, str]:
+    """(account, region) of the credentials chaosaws's clients use *now*, read the way an action
+    reads them (``chaosaws.aws_client``: the same configuration, secrets and default session), with
+    STS GetCallerIdentity. gameday calls it immediately before each injection and refuses to go on
+    when either differs from what the plan checked. ActivityFailed when STS does not answer."""
+    sts = _client("sts", configuration, secrets)
+    try:
+        account = str(sts.get_caller_identity()["Account"])
+    except (ClientError, BotoCoreError) as exc:
+        raise ActivityFailed(f"STS GetCallerIdentity: {exc}") from None
+    return account, str(sts.meta.region_name)
+
+
 # ---- helpers ---------------------------------------------------------------------------------
 def _client(service: str, configuration: Configuration, secrets: Secrets) -> Any:
     from chaosaws import aws_client

@@ -189,3 +189,25 @@ def api_client(secrets: Secrets) -> Any:
 
 def apps_api(secrets: Secrets) -> Any:
     return client.AppsV1Api(api_client(secrets))
+
+
+def kube_identity(secrets: Secrets = None) -> tuple[str, str, str]:
+    """(kubeconfig, context, API server) chaosk8s would use *now* (``KUBECONFIG``; the context from
+    the ``KUBERNETES_CONTEXT`` secret, else the environment, else the kubeconfig's current one),
+    read from the kubeconfig file without calling the API. Not an activity: gameday's
+    pre-injection check compares it with what the plan checked. ActivityFailed when unreadable."""
+    import os
+
+    from chaosk8s import get_config_path
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
+    path = get_config_path()
+    wanted = (secrets or {}).get("KUBERNETES_CONTEXT", os.environ.get("KUBERNETES_CONTEXT"))
+    try:
+        _, current = config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
+        name = wanted or (current or {}).get("name")
+        api = config.new_client_from_config(config_file=path, context=name)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError) as exc:
+        raise ActivityFailed(f"kubeconfig {path}: {exc}") from None
+    return path, str(name), str(api.configuration.host)

@@ -22,6 +22,12 @@ most that long: "back within SLA within N s" after a fault, rather than "within 
 window that still holds the fault".
 
 Configuration keys: ``prometheus_url`` (required), ``prometheus_timeout_s`` (default 5).
+
+The thresholds have no default here and none is written in the experiment files: gameday passes
+the profile's ``checks.p95_ms`` and ``checks.max_5xx_ratio`` as ``sla_p95_ms`` and ``sla_5xx_ratio``
+(and a window of at least four scrape intervals as ``sla_window_s``); run alone, pass them with
+``chaos run --var sla_p95_ms:float=200 --var sla_5xx_ratio:float=0.05`` (experiments/README.md).
+A threshold left unset fails the probe with that advice, never a silent default.
 """
 
 import math
@@ -42,7 +48,7 @@ DEFAULT_TIMEOUT_S = 5.0
 
 
 def latency_quantile_within(
-    threshold_ms: float = 200.0,
+    threshold_ms: float,
     window_s: float = 30.0,
     quantile: float = 0.95,
     selector: str = DEFAULT_SELECTOR,
@@ -54,7 +60,8 @@ def latency_quantile_within(
 ) -> dict[str, Any]:
     """The ``quantile`` (p95 by default) of request latency over the last ``window_s`` seconds,
     from the histogram, against ``threshold_ms``."""
-    threshold_ms, window_s, quantile = float(threshold_ms), _window(window_s), float(quantile)
+    threshold_ms = _threshold(threshold_ms, "threshold_ms", "sla_p95_ms", "checks.p95_ms", "float=200")
+    window_s, quantile = _window(window_s), float(quantile)
     if not 0 < quantile < 1:
         raise ActivityFailed(f"quantile must be between 0 and 1, got {quantile}")
     prom = _Prometheus(configuration)
@@ -74,7 +81,7 @@ def latency_quantile_within(
 
 
 def error_ratio_within(
-    threshold: float = 0.05,
+    threshold: float,
     window_s: float = 30.0,
     selector: str = DEFAULT_SELECTOR,
     status_regex: str = "5..",
@@ -86,7 +93,8 @@ def error_ratio_within(
 ) -> dict[str, Any]:
     """The share of requests answered with ``status_regex`` (5xx) over the last ``window_s``
     seconds, against ``threshold`` (a fraction: 0.05 is 5 %)."""
-    threshold, window_s = float(threshold), _window(window_s)
+    threshold = _threshold(threshold, "threshold", "sla_5xx_ratio", "checks.max_5xx_ratio", "float=0.05")
+    window_s = _window(window_s)
     prom = _Prometheus(configuration)
     w = f"{int(window_s)}s"
     errors_q = f'sum(increase({METRIC}_count{{{selector},status=~"{status_regex}"}}[{w}]))'
@@ -177,8 +185,25 @@ def _settle(measure: Any, settle_s: float, interval_s: float) -> dict[str, Any]:
         time.sleep(interval)
 
 
+def _threshold(value: Any, arg: str, key: str, field: str, example: str) -> float:
+    """A threshold as given, or an ActivityFailed that says where it should come from."""
+    # "${key}": not in the configuration at all; "<unset ENV>": the experiment's placeholder
+    unset = value is None or (isinstance(value, str) and ("${" in value or value.startswith("<unset")
+                                                          or not value.strip()))
+    try:
+        if not unset:
+            return float(value)
+    except (TypeError, ValueError):
+        raise ActivityFailed(f"{arg}: expected a number, got {value!r}") from None
+    raise ActivityFailed(f"{arg} is not set (configuration key {key}): gameday passes the profile's {field}; "
+                         f"run alone, pass it: chaos run --var {key}:{example} ...")
+
+
 def _window(window_s: Any) -> float:
-    w = float(window_s)
+    try:
+        w = float(window_s)
+    except (TypeError, ValueError):
+        raise ActivityFailed(f"window_s: expected seconds, got {window_s!r}") from None
     if w < 1:
         raise ActivityFailed(f"window_s must be at least 1 s, got {window_s!r}")
     return w

@@ -12,7 +12,8 @@ on import). Configured through the environment and one option:
 
 Rows: ``requests.*.csv`` (t_start, latency_ms as the exact float, name, method, status, ok,
 error, mission_id, t_intended, latency_intended_ms) and ``acks.*.csv`` (t_ack, mission_id,
-latency_ms). A local process writes ``requests.local-<pid>.csv`` itself, buffered and flushed
+latency_ms, startup_ms, pool: the crew's start-up and pool exactly as its 201 said, empty when
+the 201 did not say). A local process writes ``requests.local-<pid>.csv`` itself, buffered and flushed
 every second and at exit. A worker (local or remote, anywhere) formats its rows and ships them
 to the master with Locust's own worker→master messages (``gameday_rows``, every second and at
 stop, at most ``MAX_BATCH_ROWS`` rows each); the master writes ``requests.<worker id>.csv``
@@ -44,7 +45,7 @@ from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 REQUEST_HEADER = ["t_start", "latency_ms", "name", "method", "status", "ok", "error", "mission_id",
                   "t_intended", "latency_intended_ms"]
-ACK_HEADER = ["t_ack", "mission_id", "latency_ms"]
+ACK_HEADER = ["t_ack", "mission_id", "latency_ms", "startup_ms", "pool"]
 OPEN_NAME = "/v1/crews"
 
 RUN_DIR = os.environ.get("GAMEDAY_RUN_DIR", "")
@@ -219,13 +220,21 @@ _open_pool: gevent.pool.Pool | None = None
 _open_inflight: dict[gevent.Greenlet, float] = {}
 
 
-def _mission_id(response: Any) -> str:
+def _acknowledgement(response: Any) -> tuple[str, str, str]:
+    """(mission id, start-up ms, pool) of a crew's 201; empty strings for what it did not say."""
     try:
         body = response.json()
     except Exception:
-        return ""
-    mid = body.get("mission_id") if isinstance(body, dict) else None
-    return str(mid) if mid else ""
+        return "", "", ""
+    if not isinstance(body, dict):
+        return "", "", ""
+    mid = body.get("mission_id")
+    startup = body.get("startup_ms")
+    startup_text = f"{float(startup):.3f}" if isinstance(startup, int | float) and not isinstance(startup, bool) \
+        else ""
+    pool = body.get("pool")
+    pool_text = pool if isinstance(pool, str) and pool in ("warm", "cold") else ""
+    return (str(mid) if mid else ""), startup_text, pool_text
 
 
 @events.request.add_listener
@@ -239,9 +248,10 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
     status = int(getattr(response, "status_code", 0) or 0)
     mission = ""
     if status == 201 and exception is None and request_type == "POST":
-        mission = _mission_id(response)
+        mission, startup_ms, pool = _acknowledgement(response)
         if mission:
-            rec.acks.writerow([f"{t_start + response_time / 1000.0:.6f}", mission, f"{response_time:.3f}"])
+            rec.acks.writerow([f"{t_start + response_time / 1000.0:.6f}", mission, f"{response_time:.3f}",
+                               startup_ms, pool])
     error = ""
     if exception is not None:
         error = str(exception).replace("\n", " ").replace("\r", " ")[:300]

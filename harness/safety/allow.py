@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from harness.errors import NotAllowed
@@ -12,6 +13,7 @@ from harness.profile import ClusterTarget
 def check_static(cluster: ClusterTarget) -> None:
     """Everything the profile names, before any API is called."""
     allow = cluster.allow
+    check_patterns(cluster)
     _member("kube context", cluster.kube_context, allow.kube_contexts, "target.cluster.allow.kube_contexts")
     _member("AWS account", cluster.aws_account_id, allow.aws_accounts, "target.cluster.allow.aws_accounts")
     _member("AWS region", cluster.aws_region, allow.aws_regions, "target.cluster.allow.aws_regions")
@@ -26,8 +28,32 @@ def check_static(cluster: ClusterTarget) -> None:
             check_resource(cluster, what, name)
 
 
+# a resource name is a plain name: no glob, selector, path or whitespace characters that a pattern
+# or an API could read as more than one thing (``hypercode-*``, ``hypercode-db,prod-db``)
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+# globs that match (nearly) anything: a pattern needs a literal prefix of at least this length
+_MIN_LITERAL_PREFIX = 3
+
+
+def check_patterns(cluster: ClusterTarget) -> None:
+    """``resource_patterns`` must each scope something: ``*``, ``?*`` or ``[a-z]*`` would allow anything."""
+    for pat in cluster.allow.resource_patterns:
+        prefix = re.split(r"[*?\[]", pat, maxsplit=1)[0]
+        if len(prefix) < _MIN_LITERAL_PREFIX:
+            raise NotAllowed(f"target.cluster.allow.resource_patterns: {pat!r} matches nearly anything; a pattern "
+                             f"needs a literal prefix of at least {_MIN_LITERAL_PREFIX} characters (e.g. "
+                             f"'hypercode-*'). Refusing")
+
+
+def check_name(what: str, name: str) -> None:
+    if not _PLAIN_NAME.match(name):
+        raise NotAllowed(f"{what} {name!r} is not a plain resource name (letters, digits, '.', '_', '-'; no globs, "
+                         f"commas, slashes or spaces); refusing")
+
+
 def check_resource(cluster: ClusterTarget, what: str, name: str) -> None:
-    """A resource name must match one of ``allow.resource_patterns``."""
+    """A resource name must be a plain name and match one of ``allow.resource_patterns``."""
+    check_name(what, name)
     if not cluster.allow.allows_resource(name):
         pats = ", ".join(cluster.allow.resource_patterns) or "(none)"
         raise NotAllowed(f"{what} {name!r} is outside the allow-list: it matches none of "

@@ -20,7 +20,7 @@ from harness.chaos.experiment import Activity
 from harness.errors import BadInput, NotAllowed, NothingToTarget, TargetUnavailable
 from harness.profile import ClusterTarget, Profile
 from harness.safety import allow
-from harness.safety.model import PlannedStep, ResolvedTarget
+from harness.safety.model import PinnedIdentity, PlannedStep, ResolvedTarget
 
 
 @dataclass
@@ -34,6 +34,7 @@ class ClusterApis:
     rds: Any = None
     elasticache: Any = None
     account: str | None = None
+    kube_server: str | None = None  # the API server the context points at, re-checked before injection
 
     @property
     def source(self) -> str:
@@ -43,6 +44,15 @@ class ClusterApis:
         if self.account is not None:
             parts.append(f"AWS account {self.account} in {self.cluster.aws_region}")
         return ", ".join(parts) or "no live API needed"
+
+    def identity(self) -> PinnedIdentity:
+        """What the plan checked, for the run to check again before each injection."""
+        c = self.cluster
+        kube = self.core is not None
+        return PinnedIdentity(aws_account=self.account, aws_region=c.aws_region if self.account else None,
+                              kube_context=c.kube_context if kube else None,
+                              kubeconfig=self.kubeconfig if kube else None,
+                              kube_server=self.kube_server if kube else None, namespace=c.namespace)
 
     @property
     def env(self) -> dict[str, str]:
@@ -83,6 +93,7 @@ def connect_kube(apis: ClusterApis) -> None:
     except ConfigException as exc:
         raise BadInput(f"kube context {c.kube_context}: {exc}") from None
     apis.kubeconfig, apis.core, apis.apps = path, client.CoreV1Api(api), client.AppsV1Api(api)
+    apis.kube_server = str(api.configuration.host)
 
 
 def connect_aws(apis: ClusterApis) -> None:
@@ -253,6 +264,7 @@ def _nodes(args: Mapping[str, Any], apis: ClusterApis, verb: str) -> tuple[str, 
     allow.check_resource(c, "node group", c.node_group)
     name, selector = args.get("name"), args.get("label_selector")
     if name:
+        allow.check_name("node", str(name))
         nodes = _kube_call(lambda: apis.core.list_node(field_selector=f"metadata.name={name}").items, f"node {name}")
     else:
         nodes = _kube_call(lambda: apis.core.list_node(label_selector=selector or None).items, f"nodes {selector}")
@@ -351,3 +363,5 @@ _DESCRIBERS: dict[str, Describer] = {
     "harness.chaosext.release.restore_image": lambda a, x: _deployment(a, x, "restore_image"),
     "harness.chaosext.release.rollout_undo": lambda a, x: _deployment(a, x, "rollout_undo"),
 }
+
+KNOWN_ACTIONS = frozenset(_DESCRIBERS)  # the actions whose targets gameday resolves (the safety screen's list)

@@ -27,6 +27,41 @@ class PlannedStep:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What the safety screen decided for one activity (or provider) of an experiment, and why.
+
+    ``effect`` is what the called function does, whatever the activity's declared type says:
+    ``read`` (a known probe), ``write`` (an action: chaos) or ``unknown`` (gameday cannot tell)."""
+
+    where: str  # JSON path in the experiment: method[0], configuration.good_image, ...
+    role: str  # configuration | hypothesis | tolerance | method | rollbacks | control | other
+    declared: str  # the activity's type: action | probe | (anything an author wrote)
+    name: str
+    provider: str  # "python chaosaws.rds.actions.reboot_db_instance", "process /bin/sh", "http https://..."
+    effect: str  # read | write | unknown
+    allowed: bool
+    reason: str
+
+    @property
+    def line(self) -> str:
+        verdict = "allow " if self.allowed else "REFUSE"
+        return (f"{verdict} {self.where:<34} {self.declared:<7} {self.name}: {self.provider} [{self.effect}] "
+                f"{self.reason}")
+
+
+@dataclass(frozen=True)
+class PinnedIdentity:
+    """Who and where the plan checked: the run re-checks it immediately before each injection."""
+
+    aws_account: str | None = None
+    aws_region: str | None = None
+    kube_context: str | None = None
+    kubeconfig: str | None = None
+    kube_server: str | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
 class FaultPlan:
     fault: str
     experiment: Path
@@ -38,6 +73,8 @@ class FaultPlan:
     notes: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)  # for the run (KUBECONFIG, KUBERNETES_CONTEXT)
     uses: frozenset[str] = frozenset()  # configuration keys the experiment declares or refers to
+    decisions: tuple[Decision, ...] = ()  # the safety screen's decision for every activity
+    identity: PinnedIdentity | None = None  # cluster kind: re-checked before each injection
 
     @property
     def targets(self) -> tuple[ResolvedTarget, ...]:

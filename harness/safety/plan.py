@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import scrape
 from harness.chaos import experiment as xp
-from harness.errors import BadInput, ExperimentError, GamedayError, NothingToTarget, TargetUnavailable
+from harness.chaos import sla_config
+from harness.errors import BadInput, ExperimentError, GamedayError, NotAllowed, NothingToTarget, TargetUnavailable
 from harness.profile import Fault, Profile
+from harness.safety import allow, screen
 from harness.safety import cluster as cl
+from harness.safety import rollback as rollback_check
 from harness.safety import sandbox as sb
-from harness.safety.model import FaultPlan, PlannedStep
+from harness.safety.model import Decision, FaultPlan, PlannedStep
 
 
 @dataclass
@@ -31,6 +35,19 @@ class PlanContext:
     profile: Profile
     sandbox: sb.SandboxContext | None = None
     apis: cl.ClusterApis | None = None
+    interval: scrape.ScrapeInterval | None = None
+
+    def scrape_interval(self) -> scrape.ScrapeInterval:
+        """The target's scrape interval, learned once (Prometheus, else the profile); the SLA
+        probes' window follows it."""
+        if self.interval is None:
+            t = self.profile.target
+            url = t.prometheus_url
+            if t.kind == "sandbox":
+                sctx = self.sandbox_ctx()
+                url = sctx.prometheus if sctx.live else None
+            self.interval = scrape.learn(url, scrape.profile_interval(self.profile))
+        return self.interval
 
     def sandbox_ctx(self) -> sb.SandboxContext:
         if self.sandbox is None:
@@ -64,6 +81,7 @@ def plan_fault(profile: Profile, fault: Fault, extra: Mapping[str, Any] | None =
                               f"resolve its targets")
     if kind != target_kind:
         raise BadInput(f"fault {fault.id}: {path} drives a {kind}, but the profile targets {target_kind!r}; refusing")
+    decisions = screen_fault(profile, fault, raw, kind)
 
     notes: list[str] = []
     env: dict[str, str] = {}
@@ -83,13 +101,26 @@ def plan_fault(profile: Profile, fault: Fault, extra: Mapping[str, Any] | None =
         env = apis.env
         base = cl.overlay(profile)
         source = apis.source
-    pinned: dict[str, Any] = {**base, **fault.configuration, **(extra or {})}
+        mechanism = rollback_check.check(profile, fault, apis)  # a bad release: what would roll it back
+        notes += [mechanism] if mechanism else []
+    # identity keys (region, namespace) stay the profile's whatever the caller adds on top
+    pinned: dict[str, Any] = {**base, **fault.configuration, **(extra or {}),
+                              **{k: v for k, v in base.items() if k in screen.PINNED_BY_PROFILE}}
+    # the SLA probes' thresholds and window: the profile's checks and the scrape interval, nothing else
+    sla_config.refuse_thresholds(profile)
+    interval = ctx.scrape_interval()
+    scrape.check_windows(profile, interval)
+    notes.append(interval.describe())
+    pinned.update(sla_config.sla_configuration(profile, fault, interval))
 
     static = xp.static_configuration(raw, pinned, path)
     for key in xp.dynamic_keys(raw):
         if key in pinned:
             continue
         entry = raw["configuration"][key]
+        if not any(d.where == f"configuration.{key}" and d.allowed and d.effect == "read" for d in decisions):
+            raise NotAllowed(f"fault {fault.id}: configuration key {key}: not a known read-only probe; a plan "
+                             f"evaluates only those")  # the screen refused it already: a second lock
         try:
             with xp.scoped_env(env):
                 value = _run_probe(entry, static)
@@ -124,7 +155,34 @@ def plan_fault(profile: Profile, fault: Fault, extra: Mapping[str, Any] | None =
     uses = set(raw.get("configuration") or {}) | set(re.findall(r"\$\{(\w+)\}", json.dumps(raw)))
     return FaultPlan(fault=fault.id, experiment=path, kind=kind, title=str(raw.get("title", "")), source=source,
                      configuration=pinned, steps=tuple(steps), notes=tuple(notes), env=env,
-                     uses=frozenset(uses))
+                     uses=frozenset(uses), decisions=decisions,
+                     identity=apis.identity() if apis is not None else None)
+
+
+def screen_fault(profile: Profile, fault: Fault, raw: Mapping[str, Any] | None = None,
+                 kind: str | None = None) -> tuple[Decision, ...]:
+    """The safety screen of one fault (no API called): every activity's decision, identity keys,
+    and (cluster) the resource names known before any API is called. NotAllowed on a refusal."""
+    raw = raw if raw is not None else xp.load(fault.experiment)
+    kind = kind or xp.kind(raw)
+    if kind == "neutral":
+        raise ExperimentError(f"{fault.experiment}: its actions drive neither the sandbox nor a cluster; gameday "
+                              f"cannot resolve its targets")
+    if kind != profile.target.kind:
+        raise BadInput(f"fault {fault.id}: {fault.experiment} drives a {kind}, but the profile targets "
+                       f"{profile.target.kind!r}; refusing")
+    decisions = screen.screen(raw, fault.experiment, fault, profile, kind)
+    screen.refuse(decisions, fault, fault.experiment)
+    if kind == "cluster" and profile.target.cluster is not None:
+        allow.check_static(profile.target.cluster)
+        screen.static_targets(raw, fault.experiment, profile, {**cl.overlay(profile), **fault.configuration})
+    return decisions
+
+
+def screen_profile(profile: Profile) -> None:
+    """Every fault screened, the first refusal raised: ``gameday run``'s preflight."""
+    for fault in profile.faults:
+        screen_fault(profile, fault)
 
 
 @dataclass(frozen=True)
@@ -142,17 +200,21 @@ def plan_profile(profile: Profile, *, collect: bool = False) -> ProfilePlan:
     ctx = PlanContext(profile)
     plans: list[FaultPlan] = []
     refused: list[tuple[str, GamedayError]] = []
-    if profile.target.kind == "cluster":
+    screened: list[Fault] = []
+    for fault in profile.faults:  # statically first: a refused fault makes no API call at all
+        try:
+            screen_fault(profile, fault)
+            screened.append(fault)
+        except BadInput as exc:
+            refused.append((fault.id, exc))
+    if profile.target.kind == "cluster" and screened:
         need_kube = need_aws = False
-        for fault in profile.faults:
-            try:
-                raw = xp.load(fault.experiment)
-            except ExperimentError:
-                continue  # reported with its fault below
+        for fault in screened:
+            raw = xp.load(fault.experiment)
             need_kube = need_kube or xp.uses(raw, xp.KUBE_MODULES)
             need_aws = need_aws or xp.uses(raw, xp.AWS_MODULES)
         ctx.cluster_apis(need_kube, need_aws)
-    for fault in profile.faults:
+    for fault in screened:
         try:
             plans.append(plan_fault(profile, fault, ctx=ctx))
         except (BadInput, TargetUnavailable) as exc:
@@ -186,6 +248,16 @@ def render(profile: Profile, pp: ProfilePlan) -> list[str]:
             for i, s in enumerate(steps, 1):
                 label = "ACTION" if s.type == "action" else "probe "
                 out.append(f"    {i}. {label} {s.name}: {s.what}")
+        out.append(f"  safety: {len(p.decisions)} activities checked, "
+                   f"{sum(d.allowed for d in p.decisions)} allowed")
+        out += [f"    {d.line}" for d in p.decisions]
+        if p.identity is not None:
+            ident = p.identity
+            shown = [f"AWS account {ident.aws_account} in {ident.aws_region}" if ident.aws_account else "",
+                     f"kube context {ident.kube_context} ({ident.kube_server})" if ident.kube_context else ""]
+            out.append("  identity re-checked before each injection: " + ", ".join(x for x in shown if x))
+        sla = sla_config.describe(p.configuration) if "sla_p95_ms" in p.uses else None
+        out += [f"  {sla}"] if sla else []
         pins = {k: v for k, v in p.configuration.items() if k in p.uses}
         out.append("  configuration pinned for the run: " + ", ".join(f"{k}={v}" for k, v in pins.items()))
     for fault_id, exc in refused:

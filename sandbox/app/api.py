@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from redis import exceptions as redis_exc
 
 from .. import config
-from . import common, serving
+from . import common, mutants, serving
 from .metrics import ApiMetrics
 
 DB_POOL_SIZE = 20
@@ -160,6 +160,12 @@ class Api:
 
     async def create_crew(self, request: web.Request) -> web.Response:
         spec: CrewRequest = await _parse(request, CrewRequest)
+        fate = mutants.crew_spawn(self.cfg.knobs)
+        if fate.delay_s:
+            await asyncio.sleep(fate.delay_s)
+        if fate.refuse:  # before anything is assembled or stored: nothing was acknowledged
+            self.metrics.crew_assembly.labels(result="failed").inc()
+            return _error(503, "crew spawn unavailable", detail="refused")
         mission_id, crew_id = uuid.uuid4(), uuid.uuid4()
         try:
             t0 = time.perf_counter()

@@ -23,6 +23,11 @@ FINISH_SQL = (
     "UPDATE missions SET status = $3, completed_at = now(), updated_at = now(), tokens = $4"
     " WHERE mission_id = $1 AND status = 'running' AND worker = $2 RETURNING 1"
 )
+# Left 'running' with no worker: what the stuck-mission knob does (see Store.abandon).
+ABANDON_SQL = (
+    "UPDATE missions SET worker = NULL, updated_at = now()"
+    " WHERE mission_id = $1 AND status = 'running' AND worker = $2 RETURNING 1"
+)
 # Back to 'queued' if nobody holds it, or if ``owner`` does; never taken from another worker.
 RELEASE_SQL = (
     "UPDATE missions SET status = 'queued', updated_at = now()"
@@ -72,6 +77,14 @@ class Store:
     async def finish(self, mission_id: uuid.UUID, pod: str, status: str, tokens: int) -> bool:
         """True if ``pod`` still held the mission and has now closed it with ``status``."""
         return bool(await self._fetchval(FINISH_SQL, mission_id, pod, status, tokens))
+
+    async def abandon(self, mission_id: uuid.UUID, pod: str) -> bool:
+        """Leave a mission of ``pod`` 'running' with no worker, for ever (``knobs.mission_stuck_ratio``).
+
+        With no worker, neither the pod's reconciliation (its own rows) nor the watchdog (rows of
+        dead workers, ``worker IS NOT NULL``) will ever re-queue it: the mission really is stuck.
+        """
+        return bool(await self._fetchval(ABANDON_SQL, mission_id, pod))
 
     async def drop(self, raw_id: str, owner: str) -> None:
         """Remove one entry from ``owner``'s in-flight list."""

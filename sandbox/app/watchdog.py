@@ -5,6 +5,8 @@ Three ways a mission gets stranded, one action each (``watchdog_recovery_actions
 - ``requeue_dead_worker``: in the in-flight list of a worker whose heartbeat is gone;
 - ``requeue_stale_running``: 'running' in Postgres for longer than the re-queue threshold,
   held by a worker whose heartbeat is gone (its Redis list was lost, e.g. in a failover);
+  a 'running' row with no worker at all is the stuck-mission knob's (``Store.abandon``) and is
+  left alone by decision: rescuing it would undo the mutant the verdict must catch;
 - ``requeue_lost``: 'queued' for longer than the threshold and in no Redis list at all
   (the API's LPUSH failed, or a Redis failover dropped it).
 
@@ -27,7 +29,7 @@ from .missions import Store
 BATCH = 1000
 
 _STALE_RUNNING_SQL = (
-    "SELECT mission_id::text AS id, worker FROM missions WHERE status = 'running'"
+    "SELECT mission_id::text AS id, worker FROM missions WHERE status = 'running' AND worker IS NOT NULL"
     " AND updated_at < now() - make_interval(secs => $1) ORDER BY updated_at LIMIT $2"
 )
 _STALE_QUEUED_SQL = (

@@ -25,7 +25,7 @@ from aiohttp import web
 from redis import exceptions as redis_exc
 
 from .. import config
-from . import common, serving
+from . import common, mutants, serving
 from .leader import Leadership, WarmPool
 from .metrics import WorkerMetrics
 from .missions import Store, parse_id
@@ -121,8 +121,12 @@ class Worker:
         if row["attempts"] > MAX_ATTEMPTS:
             await self._finish(raw, "failed", 0)
             return
+        fate = mutants.mission_fate(self.cfg.knobs, mission_id)
+        if fate == "stuck":
+            await self._abandon(raw)
+            return
         tokens = await asyncio.gather(*(self.run_task() for _ in range(row["agents"])))
-        await self._finish(raw, "completed", sum(tokens))
+        await self._finish(raw, "failed" if fate == "failed" else "completed", sum(tokens))
 
     async def run_task(self) -> int:
         """One agent's share of the mission: simulated work, and the tokens it would cost."""
@@ -149,6 +153,19 @@ class Worker:
         else:
             common.log_event(self.log, logging.WARNING, "mission was taken from this worker meanwhile",
                              mission_id=raw)
+        await self._drop(raw)
+
+    async def _abandon(self, raw: str) -> None:
+        """The stuck-mission knob: leave the row 'running' with no worker, drop our list entry."""
+        mission_id = parse_id(raw)
+        assert mission_id is not None
+        while True:
+            try:
+                await self.store.abandon(mission_id, self.pod)
+                break
+            except common.DB_ERRORS as exc:
+                self.errors.error("abandon", "stuck mission not recorded; retrying", exc, mission_id=raw)
+                await asyncio.sleep(BACKOFF_S)
         await self._drop(raw)
 
     async def _drop(self, raw: str) -> None:

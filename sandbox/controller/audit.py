@@ -53,6 +53,17 @@ def _pgbouncer_show_config(cfg: SandboxConfig, password: str) -> dict[str, Any]:
     return {row[0]: row[1] for row in rows if len(row) >= 2 and row[0] in PGBOUNCER_KEYS}
 
 
+def rollout_settings(cfg: SandboxConfig) -> dict[str, Any]:
+    """What this controller rolls core-api out and back with (§4.2), as a Deployment and its
+    readiness probe would say it: the settings it runs with, not a file. It has no progress
+    deadline (a rollout with no automatic rollback stays stuck, ``kubectl rollout status``-like)."""
+    t = cfg.timings
+    return {"source": "sandbox controller (the settings its rollouts run with)", "strategy": "RollingUpdate",
+            "max_surge": "25%", "max_unavailable": "25%", "replicas": cfg.replicas.api,
+            "failure_threshold": t.health_check_failure_threshold, "period_s": t.health_check_interval_s,
+            "progress_deadline_s": None, "auto_rollback": cfg.knobs.auto_rollback, "container": "core-api"}
+
+
 async def settings(cfg: SandboxConfig, secrets: dict[str, str]) -> dict[str, Any]:
     pgb = await asyncio.to_thread(_pgbouncer_show_config, cfg, secrets["pgbouncer_admin_password"])
-    return {"redis": await redis_settings(cfg), "pgbouncer": pgb}
+    return {"redis": await redis_settings(cfg), "pgbouncer": pgb, "rollout": rollout_settings(cfg)}

@@ -191,10 +191,13 @@ class DbOperator:
     async def stall(self, seconds: float) -> dict[str, Any]:
         pids = await asyncio.to_thread(postgres.walsender_pids, self.port(self.primary),
                                        self.run_as)
+        stopped = []
         for pid in pids:
             if procs.owned(pid, "postgres"):
                 os.kill(pid, signal.SIGSTOP)
-        self.stalled = pids
+                stopped.append(pid)
+        # a second stall keeps the first one's pids: the rollback must continue every one
+        self.stalled = sorted(set(self.stalled) | set(stopped))
         self.emit("db_replication_stalled", pids=pids, seconds=seconds)
         if self._resume_task is not None:
             self._resume_task.cancel()
@@ -206,8 +209,15 @@ class DbOperator:
         self.resume()
 
     def resume(self) -> dict[str, Any]:
+        """SIGCONT every WAL sender the stall stopped (the fault's rollback, and shutdown's).
+
+        Idempotent; a pid that is no longer a Postgres process (killed with its primary in a
+        failover, see ``postgres.kill_instance``) is skipped, never signalled.
+        """
         resumed = []
         for pid in self.stalled:
+            if not procs.owned(pid, "postgres"):
+                continue
             try:
                 os.kill(pid, signal.SIGCONT)
                 resumed.append(pid)

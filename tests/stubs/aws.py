@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -38,7 +39,9 @@ def moto_server() -> Iterator[str]:
     exe = Path(sys.executable).parent / "moto_server"
     for _ in range(5):  # bounded: another process may grab the port between check and bind
         port = free_port()
-        env = {**os.environ, **FAKE_CREDENTIALS}
+        # moto's request recorder (/moto-api/recorder/...) writes here, not into the working directory
+        env = {**os.environ, **FAKE_CREDENTIALS,
+               "MOTO_RECORDER_FILEPATH": os.path.join(tempfile.gettempdir(), f"gameday-moto-{port}.jsonl")}
         proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=env, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
@@ -61,6 +64,58 @@ def moto_server() -> Iterator[str]:
     raise RuntimeError("moto_server did not start")
 
 
+def start_recording(endpoint: str) -> None:
+    """Forget what moto recorded so far and record every request from now on."""
+    for step in ("stop-recording", "reset-recording", "start-recording"):
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/recorder/{step}", method="POST"),
+                               timeout=5).read()
+
+
+def recorded_calls(endpoint: str) -> list[str]:
+    """The API operations moto received since :func:`start_recording`, as ``Service:Action``
+    (query protocol: the form's ``Action``; JSON protocol: ``X-Amz-Target``)."""
+    import base64
+    import json
+
+    text = urllib.request.urlopen(f"{endpoint}/moto-api/recorder/download-recording", timeout=5).read().decode()
+    calls = []
+    for line in text.splitlines():
+        entry = json.loads(line)
+        url = str(entry.get("url", ""))
+        if "/moto-api/" in url:
+            continue
+        headers = {k.lower(): v for k, v in (entry.get("headers") or {}).items()}
+        auth = str(headers.get("authorization", ""))
+        service = auth.split("Credential=")[1].split("/")[3] if "Credential=" in auth else "?"
+        body = entry.get("body") or ""
+        if entry.get("body_encoded"):
+            body = base64.b64decode(body).decode("utf-8", "replace")
+        action = parse_qs(str(body)).get("Action", [""])[0] or parse_qs(url.partition("?")[2]).get("Action", [""])[0]
+        action = action or str(headers.get("x-amz-target", "")).rpartition(".")[2] or f"{entry.get('method')} {url}"
+        calls.append(f"{service}:{action}")
+    return calls
+
+
+def moto_state(endpoint: str, regions: tuple[str, ...] = (REGION, "us-east-1")) -> str:
+    """Every RDS instance and cluster moto holds in ``regions`` (status, AZs, members, writer...),
+    as one comparable string. (moto's ``/moto-api/data.json`` answers 500 for some backends.)"""
+    import json
+
+    import boto3
+
+    out = {}
+    for region in regions:
+        rds = boto3.client("rds", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
+                           aws_secret_access_key="testing")
+        found = {"instances": rds.describe_db_instances()["DBInstances"],
+                 "clusters": rds.describe_db_clusters()["DBClusters"]}
+        for items in found.values():
+            for item in items:
+                item.pop("LatestRestorableTime", None)  # moto answers "now": not a change of state
+        out[region] = found
+    return json.dumps(out, default=str, sort_keys=True)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -72,7 +127,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def seed_rds(endpoint: str) -> None:
-    """A Multi-AZ Postgres instance and an Aurora cluster with a writer and a reader."""
+    """A Multi-AZ Postgres instance, an Aurora cluster with a writer and a reader, and prod-db (outside
+    the allow-list)."""
     import boto3
 
     rds = boto3.client("rds", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
@@ -80,6 +136,10 @@ def seed_rds(endpoint: str) -> None:
     rds.create_db_instance(DBInstanceIdentifier="hypercode-db", DBInstanceClass="db.r6g.large", Engine="postgres",
                            AllocatedStorage=100, MultiAZ=True, MasterUsername="hypercode",
                            MasterUserPassword="not-a-real-password-1")
+    # outside the allow-list's hypercode-*: what a refused experiment tries to reach (must stay untouched)
+    rds.create_db_instance(DBInstanceIdentifier="prod-db", DBInstanceClass="db.r6g.large", Engine="postgres",
+                           AllocatedStorage=100, MultiAZ=True, MasterUsername="prod",
+                           MasterUserPassword="not-a-real-password-3")
     rds.create_db_cluster(DBClusterIdentifier="hypercode-aurora", Engine="aurora-postgresql",
                           MasterUsername="hypercode", MasterUserPassword="not-a-real-password-2")
     for name in ("hypercode-aurora-1", "hypercode-aurora-2"):

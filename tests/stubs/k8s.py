@@ -5,8 +5,12 @@ StatefulSet), deployments. Behaviour a real cluster has that the experiments rel
 
 * an eviction (drain) deletes the pod and starts its replacement on another schedulable node;
 * deleting a StatefulSet pod recreates it (same name, new uid), Running and Ready;
-* patching a deployment's image rolls it; an image listed in ``bad_images`` fails its health
-  checks and is rolled back automatically ``rollback_after_s`` later (what the platform does);
+* patching a deployment's image rolls it as the deployment controller does: a new ReplicaSet
+  for a new template, the old ReplicaSet (with a new revision, its old one in the revision
+  history) when the template returns; an image listed in ``bad_images`` gets one surge pod that
+  fails its readiness probe every ``probe_period_s`` (an ``Unhealthy`` event, its count and last
+  time updated, unless ``record_events`` is off) and is rolled back by "the platform" on the
+  ``rollback_on_failure``-th failure (None: never);
 * ``watch=true`` on deployments answers the current objects as ADDED events and closes.
 
 Every request is recorded in ``calls`` as (method, path) for the tests to assert on, and in
@@ -16,6 +20,7 @@ Every request is recorded in ``calls`` as (method, path) for the tests to assert
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
 import time
@@ -38,17 +43,36 @@ def _uid() -> str:
     return str(uuid.uuid4())
 
 
+def _now(at: float | None = None) -> str:
+    """A Kubernetes timestamp (seconds, UTC), as the API server writes them."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if at is None else at))
+
+
+@dataclass
+class _BadRelease:
+    started: float  # monotonic
+    started_wall: float
+    pod: str
+    container: str
+    good_image: str
+    failures: int = 0
+
+
 @dataclass
 class Cluster:
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     pods: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     deployments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     bad_images: set[str] = field(default_factory=set)
-    rollback_after_s: float = 1.0
+    probe_period_s: float = 0.25
+    rollback_on_failure: int | None = 4
+    record_events: bool = True
+    replica_sets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
-    _pending_rollback: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
+    _releases: dict[tuple[str, str], _BadRelease] = field(default_factory=dict)
     _counter: int = 0
 
     # ---- building ------------------------------------------------------------------------
@@ -63,18 +87,24 @@ class Cluster:
 
     def add_deployment(self, ns: str, name: str, image: str, replicas: int, nodes: list[str]) -> None:
         labels = {"app.kubernetes.io/name": name}
-        self.deployments[(ns, name)] = {
+        probe = {"httpGet": {"path": "/readyz", "port": 8000}, "periodSeconds": 10, "failureThreshold": 3,
+                 "timeoutSeconds": 1, "successThreshold": 1}
+        self.deployments[(ns, name)] = dep = {
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": name, "namespace": ns, "uid": _uid(), "generation": 1, "labels": dict(labels),
                          "annotations": {"deployment.kubernetes.io/revision": "1"}, "creationTimestamp": TS},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)}, "progressDeadlineSeconds": 600,
+                     "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%",
+                                                                             "maxUnavailable": "25%"}},
                      "template": {"metadata": {"labels": dict(labels)},
-                                  "spec": {"containers": [{"name": "core", "image": image}]}}},
+                                  "spec": {"containers": [{"name": "core", "image": image,
+                                                           "readinessProbe": probe}]}}},
             "status": {"observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
                        "readyReplicas": replicas, "availableReplicas": replicas},
         }
+        rs = self._replica_set(dep, 1, replicas)
         for i in range(replicas):
-            self._new_pod(ns, f"{name}-{self._next()}", labels, nodes[i % len(nodes)], "ReplicaSet", f"{name}-rs")
+            self._new_pod(ns, f"{rs}-{self._next()}", labels, nodes[i % len(nodes)], "ReplicaSet", rs)
 
     def add_statefulset_pod(self, ns: str, name: str, labels: dict[str, str], node: str) -> None:
         self._new_pod(ns, name, labels, node, "StatefulSet", name.rsplit("-", 1)[0])
@@ -82,6 +112,30 @@ class Cluster:
     def _next(self) -> str:
         self._counter += 1
         return f"{self._counter:05x}"
+
+    def _replica_set(self, dep: dict[str, Any], revision: int, replicas: int) -> str:
+        """A ReplicaSet of ``dep``'s current template, named after its hash as the controller names it."""
+        meta = dep["metadata"]
+        template = copy.deepcopy(dep["spec"]["template"])
+        digest = hashlib.sha256(json.dumps(template["spec"], sort_keys=True).encode()).hexdigest()[:10]
+        name = f"{meta['name']}-{digest}"
+        template["metadata"]["labels"]["pod-template-hash"] = digest
+        self.replica_sets[(meta["namespace"], name)] = {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": meta["namespace"], "uid": _uid(), "creationTimestamp": _now(),
+                         "labels": dict(template["metadata"]["labels"]),
+                         "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
+                                              "uid": meta["uid"], "controller": True}]},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(template["metadata"]["labels"])},
+                     "template": template},
+            "status": {"replicas": replicas, "readyReplicas": replicas},
+        }
+        return name
+
+    def _owned_sets(self, dep: dict[str, Any]) -> list[dict[str, Any]]:
+        uid = dep["metadata"]["uid"]
+        return [r for r in self.replica_sets.values() if r["metadata"]["ownerReferences"][0]["uid"] == uid]
 
     def _new_pod(self, ns: str, name: str, labels: dict[str, str], node: str, owner_kind: str, owner: str) -> None:
         self.pods[(ns, name)] = {
@@ -94,22 +148,100 @@ class Cluster:
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
         }
 
+    def snapshot(self) -> str:
+        """Every node, pod and deployment as one comparable string (the tests' before / after)."""
+        with self.lock:
+            return json.dumps({"nodes": self.nodes, "pods": {f"{k[0]}/{k[1]}": v for k, v in self.pods.items()},
+                               "deployments": {f"{k[0]}/{k[1]}": v for k, v in self.deployments.items()}},
+                              sort_keys=True)
+
     # ---- behaviour -----------------------------------------------------------------------
     def tick(self) -> None:
-        """Apply automated rollbacks that are due."""
+        """The bad releases' probe failures that are due, and the platform's rollbacks."""
         now = time.monotonic()
-        for key, (due, good) in list(self._pending_rollback.items()):
-            if now >= due:
-                dep = self.deployments[key]
-                dep["spec"]["template"]["spec"]["containers"][0]["image"] = good
-                self._bump(dep, ready=True)
-                del self._pending_rollback[key]
+        for key, rel in list(self._releases.items()):
+            due = int((now - rel.started) / self.probe_period_s)
+            if self.rollback_on_failure is not None:
+                due = min(due, self.rollback_on_failure)
+            while rel.failures < due:
+                rel.failures += 1
+                self._unhealthy(key[0], rel.pod, rel.started_wall + rel.failures * self.probe_period_s)
+            if self.rollback_on_failure is not None and rel.failures >= self.rollback_on_failure:
+                del self._releases[key]
+                self._set_image(self.deployments[key], rel.container, rel.good_image)
 
-    def _bump(self, dep: dict[str, Any], ready: bool) -> None:
+    def _unhealthy(self, ns: str, pod: str, at: float) -> None:
+        if not self.record_events:
+            return
+        when = _now(at)
+        e = self.events.get((ns, f"{pod}.unhealthy"))
+        if e is None:
+            self.events[(ns, f"{pod}.unhealthy")] = {
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": f"{pod}.{self._next()}", "namespace": ns, "creationTimestamp": when},
+                "involvedObject": {"kind": "Pod", "namespace": ns, "name": pod, "fieldPath": "spec.containers{core}"},
+                "reason": "Unhealthy", "type": "Warning", "source": {"component": "kubelet"},
+                "message": "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                "count": 1, "firstTimestamp": when, "lastTimestamp": when}
+        else:
+            e["count"] += 1
+            e["lastTimestamp"] = when
+
+    def _set_image(self, dep: dict[str, Any], container: str, image: str) -> None:
+        """The deployment controller's part: the template changes, a ReplicaSet takes it (the old one
+        again, with a new revision, when the template returns), the others are scaled down once it
+        is ready."""
+        meta, n = dep["metadata"], dep["spec"]["replicas"]
+        ns, key = meta["namespace"], (meta["namespace"], meta["name"])
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            if c["name"] == container:
+                c["image"] = image
+        bad = image in self.bad_images
+        sets = self._owned_sets(dep)
+        rev = max(int(r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]) for r in sets) + 1
+        same = next((r for r in sets if r["spec"]["template"]["spec"] == dep["spec"]["template"]["spec"]), None)
+        if same is None:
+            name = self._replica_set(dep, rev, 1 if bad else n)
+            same = self.replica_sets[(ns, name)]
+        else:
+            ann = same["metadata"]["annotations"]
+            old = ann["deployment.kubernetes.io/revision"]
+            hist = [h for h in ann.get("deployment.kubernetes.io/revision-history", "").split(",") if h]
+            ann["deployment.kubernetes.io/revision-history"] = ",".join([*hist, old])
+            ann["deployment.kubernetes.io/revision"] = str(rev)
+        name = same["metadata"]["name"]
+        labels = dict(dep["spec"]["selector"]["matchLabels"])
+        nodes = [k for k, v in self.nodes.items() if not v["spec"].get("unschedulable")] or list(self.nodes)
+        if bad:  # one surge pod (maxSurge 25 % of 3), never ready; the old ReplicaSet keeps serving
+            same["spec"]["replicas"] = 1
+            same["status"] = {"replicas": 1, "readyReplicas": 0}
+            pod = f"{name}-{self._next()}"
+            self._new_pod(ns, pod, labels, sorted(nodes)[0], "ReplicaSet", name)
+            self.pods[(ns, pod)]["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+            good = next((r for r in sets if r is not same and r["spec"]["replicas"] > 0), None)
+            good_image = (next(c["image"] for c in good["spec"]["template"]["spec"]["containers"]
+                               if c["name"] == container) if good is not None else image)
+            self._releases[key] = _BadRelease(time.monotonic(), time.time(), pod, container, good_image)
+        else:
+            self._releases.pop(key, None)
+            for r in sets:
+                if r is not same:
+                    r["spec"]["replicas"], r["status"] = 0, {"replicas": 0, "readyReplicas": 0}
+                    for (pns, pname), p in list(self.pods.items()):
+                        if pns == ns and p["metadata"]["ownerReferences"][0]["name"] == r["metadata"]["name"]:
+                            del self.pods[(pns, pname)]
+            have = [p for (pns, _), p in self.pods.items()
+                    if pns == ns and p["metadata"]["ownerReferences"][0]["name"] == name]
+            for i in range(n - len(have)):
+                self._new_pod(ns, f"{name}-{self._next()}", labels, sorted(nodes)[i % len(nodes)], "ReplicaSet",
+                              name)
+            same["spec"]["replicas"], same["status"] = n, {"replicas": n, "readyReplicas": n}
+        self._bump(dep, ready=not bad, revision=rev)
+
+    def _bump(self, dep: dict[str, Any], ready: bool, revision: int) -> None:
         meta, st, n = dep["metadata"], dep["status"], dep["spec"]["replicas"]
         meta["generation"] += 1
-        rev = int(meta["annotations"]["deployment.kubernetes.io/revision"]) + 1
-        meta["annotations"]["deployment.kubernetes.io/revision"] = str(rev)
+        meta["annotations"]["deployment.kubernetes.io/revision"] = str(revision)
         st["observedGeneration"] = meta["generation"]
         st.update({"updatedReplicas": n if ready else 1, "readyReplicas": n if ready else n - 1,
                    "availableReplicas": n if ready else n - 1, "unavailableReplicas": None if ready else 1})
@@ -120,14 +252,8 @@ class Cluster:
         patched = (((body.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
         for pc in patched:
             for c in containers:
-                if c["name"] == pc.get("name") and "image" in pc:
-                    before, c["image"] = c["image"], pc["image"]
-                    bad = pc["image"] in self.bad_images
-                    self._bump(dep, ready=not bad)
-                    if bad:
-                        self._pending_rollback[(ns, name)] = (time.monotonic() + self.rollback_after_s, before)
-                    else:
-                        self._pending_rollback.pop((ns, name), None)
+                if c["name"] == pc.get("name") and "image" in pc and pc["image"] != c["image"]:
+                    self._set_image(dep, c["name"], pc["image"])
         return dep
 
     def evict(self, ns: str, name: str) -> None:
@@ -173,7 +299,7 @@ def _match_fields(obj: dict[str, Any], selector: str | None) -> bool:
 
 
 def _list(kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    api = "apps/v1" if kind == "DeploymentList" else "v1"
+    api = "apps/v1" if kind in ("DeploymentList", "ReplicaSetList") else "v1"
     return {"apiVersion": api, "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items}
 
 
@@ -232,6 +358,9 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                 if rest == ["pods"] and method == "GET":
                     items = [p for p in c.pods.values() if _match_labels(p, ls) and _match_fields(p, fs)]
                     return self._send(200, _list("PodList", copy.deepcopy(items)))
+                if len(rest) == 3 and rest[0] == "namespaces" and rest[2] == "events" and method == "GET":
+                    items = [e for (ens, _), e in c.events.items() if ens == rest[1] and _match_fields(e, fs)]
+                    return self._send(200, _list("EventList", copy.deepcopy(items)))
                 if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] == "pods":
                     ns = rest[1]
                     if len(rest) == 3 and method == "GET":
@@ -259,8 +388,9 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                     if method == "PATCH":
                         return self._send(200, copy.deepcopy(c.patch_deployment(ns, name, self._body())))
                     return self._send(200, copy.deepcopy(c.deployments[(ns, name)]))
-                if kind == "replicasets" and method == "GET":
-                    return self._send(200, _list("ReplicaSetList", []))
+                if kind == "replicasets" and method == "GET" and len(parts) == 6:
+                    items = [r for (rns, _), r in c.replica_sets.items() if rns == ns and _match_labels(r, ls)]
+                    return self._send(200, _list("ReplicaSetList", copy.deepcopy(items)))
             self._send(404, _status(404, f"{method} {self.path}: not served by the stub", "NotFound"))
 
         def _watch(self, items: list[dict[str, Any]]) -> None:
@@ -307,6 +437,9 @@ def seeded() -> Cluster:
     c.add_node("ip-10-0-9-90", "platform-system")
     c.add_deployment("hypercode-core", "hypercode-core", "ghcr.io/hypercode/core:1.4.2", 3,
                      ["ip-10-0-1-10", "ip-10-0-1-10", "ip-10-0-2-20"])
+    # what rolls a bad release back (target.cluster.rollback: hypercode-controller)
+    c.add_deployment("hypercode-core", "hypercode-rollback-controller", "ghcr.io/hypercode/rollback:1.0", 1,
+                     ["ip-10-0-3-30"])
     c.add_statefulset_pod("hypercode-data", "hypercode-redis-node-0",
                           {"app.kubernetes.io/name": "hypercode-redis", "redis-role": "master"}, "ip-10-0-3-30")
     c.add_statefulset_pod("hypercode-data", "hypercode-redis-node-1",

@@ -20,6 +20,7 @@ class PromState:
     requests: float | None = 1200.0
     errors: float | None = None  # None: no 5xx series at all
     queries: list[str] = field(default_factory=list)
+    scrape_interval: str = "15s"  # /api/v1/status/config (the harness learns the window from it)
 
     def answer(self, query: str) -> float | None:
         if query.startswith("histogram_quantile"):
@@ -40,7 +41,14 @@ def handler(state: PromState) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             query = parse_qs(url.query).get("query", [""])[0]
             state.queries.append(query)
-            if url.path != "/api/v1/query":
+            if url.path == "/api/v1/status/config":  # as Prometheus answers it: its configuration as YAML
+                body, code = {"status": "success", "data": {"yaml": f"global:\n  scrape_interval: "
+                                                                     f"{state.scrape_interval}\n"}}, 200
+            elif url.path == "/-/ready":
+                body, code = {"status": "success"}, 200
+            elif url.path == "/api/v1/query_range":  # no series over time: a Prometheus without the contract's
+                body, code = {"status": "success", "data": {"resultType": "matrix", "result": []}}, 200
+            elif url.path != "/api/v1/query":
                 body: dict[str, Any] = {"status": "error", "error": "not found"}
                 code = 404
             else:

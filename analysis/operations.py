@@ -1,0 +1,111 @@
+"""Operations: every request name the load used, judged on its own as well as in the mix.
+
+A mix of cheap polls and expensive crew spawns hides the spawns: 14 % of ``POST /v1/crews``
+failing is 0.85 % of all requests when polls are 86 % of the traffic. So every request name is
+an operation with its own p95 and failure ratio, k6-style: ``checks.operations`` in the profile
+sets an operation's own lines, every other operation is judged at the profile's lines once it
+has enough samples in a window.
+
+What the client saw fail: a 5xx, no answer at all (status 0), or the locustfile's own failure
+mark on an answer that looked fine (``ok`` = 0 on a 2xx/3xx, e.g. a 201 without a mission id).
+A 4xx is the client's mistake, not the service's: counted apart, never a failure here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analysis.requests import percentile
+
+DEFAULT_MIN_SAMPLES = 50  # a p95 by nearest rank over fewer is the 2nd-3rd largest sample: noise
+DEFAULT_CREW_OPERATION = "/v1/crews"
+
+
+def failed(df: pd.DataFrame) -> pd.Series:
+    """Failed as the client saw it: 5xx, no answer, or the locustfile's failure mark (not 4xx)."""
+    status = df["status"].fillna(0).astype("int64")
+    marked = df["ok"].fillna(0).astype("int64") == 0
+    client = (status >= 400) & (status < 500)
+    return (status >= 500) | (status == 0) | (marked & ~client)
+
+
+def client_errors(df: pd.DataFrame) -> pd.Series:
+    """4xx: shown apart, not judged as the service failing."""
+    status = df["status"].fillna(0).astype("int64")
+    return (status >= 400) & (status < 500)
+
+
+@dataclass(frozen=True)
+class OperationSLO:
+    """The lines one operation is judged against, and whether the profile named it."""
+
+    p95_ms: float
+    max_error_ratio: float
+    min_samples: int
+    named: bool
+
+
+def slo_for(checks: dict[str, Any], name: str) -> OperationSLO:
+    """``checks.operations[name]`` over the profile's own lines (``p95_ms``, ``max_5xx_ratio``)."""
+    ops = checks.get("operations") or {}
+    own = ops.get(name) if isinstance(ops, dict) else None
+    own = own if isinstance(own, dict) else {}
+
+    def pick(key: str, fallback_key: str, default: float) -> float:
+        v = own.get(key)
+        return float(v) if v is not None else float(checks.get(fallback_key, default))
+
+    return OperationSLO(
+        p95_ms=pick("p95_ms", "p95_ms", 200.0),
+        max_error_ratio=pick("max_error_ratio", "max_5xx_ratio", 0.05),
+        min_samples=int(pick("min_samples", "min_operation_samples", DEFAULT_MIN_SAMPLES)),
+        named=name in ops if isinstance(ops, dict) else False)
+
+
+def named_operations(checks: dict[str, Any]) -> list[str]:
+    ops = checks.get("operations") or {}
+    return sorted(str(k) for k in ops) if isinstance(ops, dict) else []
+
+
+@dataclass(frozen=True)
+class OperationStats:
+    """One operation over one window, like a row of Locust's statistics table (exact figures)."""
+
+    name: str
+    method: str
+    requests: int
+    failures: int
+    client_errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def failure_ratio(self) -> float:
+        return self.failures / self.requests if self.requests else float("nan")
+
+
+def stats(df: pd.DataFrame) -> list[OperationStats]:
+    """Per request name over ``df``; the operations with failures first (most failing first),
+    then by name."""
+    out: list[OperationStats] = []
+    if df.empty:
+        return out
+    bad = failed(df).to_numpy()
+    four = client_errors(df).to_numpy()
+    codes, names = pd.factorize(df["name"].astype(str))  # not np.unique: sorting a million strings is slow
+    methods = df["method"].astype(str).to_numpy()
+    lat = df["latency_ms"].to_numpy(dtype="float64")
+    for code, name in enumerate(names):
+        sel = codes == code
+        values = lat[sel]
+        out.append(OperationStats(
+            name=str(name), method="/".join(sorted(set(methods[sel].tolist()))), requests=int(sel.sum()),
+            failures=int(bad[sel].sum()), client_errors=int(four[sel].sum()),
+            p50_ms=percentile(values, 50), p95_ms=percentile(values, 95), p99_ms=percentile(values, 99),
+            max_ms=float(values.max())))
+    return sorted(out, key=lambda s: (-s.failures / s.requests, s.name))

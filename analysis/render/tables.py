@@ -1,0 +1,58 @@
+"""The report's tables, computed once for both renderers (HTML and Markdown): the operations of
+each window, like Locust's statistics table (exact figures, failed operations first), and the
+faults with their outage as the clients lived it beside the experiment's own recovery time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analysis.checks.samples import in_window
+from analysis.judge import Judgement
+from analysis.operations import OperationStats, stats
+from analysis.run import Run
+
+
+@dataclass(frozen=True)
+class WindowOperations:
+    window: str
+    rows: list[OperationStats]
+
+
+def operations(run: Run) -> list[WindowOperations]:
+    """Every window's operations (warm-up included: shown, never judged)."""
+    return [WindowOperations(w.label(), stats(in_window(run.requests, w))) for w in run.windows]
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    fault: str
+    detect: str  # time to detect: the first failure a client saw after the injection
+    outage: str  # first to last failed request
+    recovery: str  # back within every SLA (and stayed), from the injection
+    experiment: str  # the experiment's own injection-to-recovery (its method's end)
+    bound: str
+    failed: str
+    lost: str  # acknowledged in this fault's window, then lost
+    status: str
+
+
+def _s(v: object) -> str:
+    return "-" if v is None else f"{float(v):.1f}"  # type: ignore[arg-type]
+
+
+def faults(j: Judgement) -> list[FaultRow]:
+    lost = next((r for r in j.results if r.id == "lost_acks" and r.details.get("lost_by_window") is not None), None)
+    by_window = lost.details.get("lost_by_window", {}) if lost is not None else {}
+    out = []
+    for r in j.results:
+        if r.id != "recovery_time" or not r.details.get("fault"):
+            continue
+        d = r.details
+        fault = str(d["fault"])
+        n_lost = by_window.get(f"fault:{fault}") if isinstance(by_window, dict) else None
+        out.append(FaultRow(
+            fault=fault, detect=_s(d.get("time_to_detect_s")), outage=_s(d.get("outage_s")), recovery=_s(r.value),
+            experiment=_s(d.get("experiment_recovery_s")), bound=_s(r.threshold),
+            failed=str(d.get("failed_requests", "-")),
+            lost="-" if lost is None else str(n_lost or 0), status=r.status.value))
+    return out

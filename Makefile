@@ -12,11 +12,13 @@ bootstrap:
 run: bootstrap
 	$(BIN)/gameday run $(PROFILE)
 
+# ruff, then the layers' import contracts ([tool.importlinter] in pyproject.toml)
 lint: bootstrap
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: bootstrap
-	$(BIN)/mypy harness analysis
+	$(BIN)/mypy harness analysis contract sandbox
 
 pytest: bootstrap
 	$(BIN)/pytest -q -ra --durations=25
@@ -25,4 +27,4 @@ test: lint typecheck pytest
 
 clean:
 	-$(BIN)/python -m sandbox down
-	rm -rf runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf runs .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

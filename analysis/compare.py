@@ -24,7 +24,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis.checks.samples import server_errors
-from analysis.run import Run, load_run
+from analysis.damage import Evidence, describe
+from analysis.run import NotARun, Run, load_run, require_run
+from contract.exitcodes import ExitCode
 
 JUDGED = ("baseline", "cooldown")
 
@@ -115,13 +117,33 @@ def acks_per_min(base: Run, run: Run, tol: Tolerance) -> Comparison:
                       f"{a:.1f} -> {b:.1f} acknowledged missions/min")
 
 
+class Unusable(ValueError):
+    """A run directory compare cannot use (damaged or without samples): bad input, never a regression."""
+
+
+def usable(run_dir: Path) -> Run:
+    """The run loaded, or :class:`Unusable` saying why (file and line of the first damage)."""
+    try:
+        require_run(run_dir)
+    except NotARun as exc:
+        raise Unusable(str(exc)) from None
+    run = load_run(run_dir)
+    damaged = run.damaged(Evidence.TIMELINE, Evidence.REQUESTS, Evidence.ACKS)
+    if damaged:
+        raise Unusable(f"{run_dir}: {describe(damaged)}")
+    if run.requests.empty:
+        raise Unusable(f"{run_dir}: no recorded request")
+    return run
+
+
 def compare(baseline_dir: Path, run_dir: Path, tol: Tolerance | None = None) -> list[Comparison]:
     tol = tol or Tolerance()
-    base, run = load_run(baseline_dir), load_run(run_dir)
+    base, run = usable(baseline_dir), usable(run_dir)
     a, b = _samples(base), _samples(run)
     return [latency(a, b, tol), errors(a, b, tol), acks_per_min(base, run, tol)]
 
 
 def exit_code(results: list[Comparison]) -> int:
-    """0 pass (marginal warns), 1 a regression."""
-    return 1 if any(c.classification == "fail" for c in results) else 0
+    """0 pass (marginal warns), 1 a regression (contract.exitcodes)."""
+    regressed = any(c.classification == "fail" for c in results)
+    return int(ExitCode.REGRESSION if regressed else ExitCode.NO_REGRESSION)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import urllib.parse
 from collections.abc import Iterator
@@ -122,7 +123,12 @@ def _started(events: list[dict[str, Any]]) -> float | None:
 
 
 def utc(t: float | None) -> str | None:
-    return None if t is None else dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if t is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):  # a time no calendar shows (the reader refuses these)
+        return None
 
 
 def _kind(events: list[dict[str, Any]]) -> str:
@@ -139,7 +145,7 @@ def _kind(events: list[dict[str, Any]]) -> str:
 def _profile(run_dir: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load((run_dir / "profile.yaml").read_text())
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # UnicodeDecodeError is a ValueError
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -176,7 +182,16 @@ def _judge_now(run_dir: Path) -> dict[str, Any]:
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _damaged_results(data: dict[str, Any]) -> str | None:
+    """Why a parsed results.json cannot make a row (a hand edit, another tool's file), or None."""
+    if data.get("verdict") not in (None, "GO", "NO-GO", "INCONCLUSIVE"):
+        return f"verdict {data.get('verdict')!r} is not GO, NO-GO or INCONCLUSIVE"
+    if not all(isinstance(c, dict) for c in data["checks"]):
+        return "a check that is not an object"
+    return None
 
 
 def _baseline(checks: list[dict[str, Any]], check_id: str) -> dict[str, Any] | None:
@@ -238,6 +253,8 @@ def summarize(run_dir: Path, runs_dir: Path, page_dir: Path) -> Row:
             data, source, note = _judge_now(run_dir), JUDGED_NOW, f"{why}: judged now, nothing written"
         except Exception as exc:  # a directory the judge cannot load is listed, not dropped
             source, note = NOT_JUDGED, f"{why}; the judge could not load it: {type(exc).__name__}: {exc}"
+    if data is not None and source == FROM_RESULTS and _damaged_results(data):
+        source, note, data = NOT_JUDGED, f"results.json: {_damaged_results(data)}", None
     metrics = _metrics(data) if data is not None else _empty_metrics(_status_of(run_dir, kind))
     report = run_dir / "report.html"
     return Row(run=run_dir.name, path=run_dir.relative_to(runs_dir).as_posix(), started=started,

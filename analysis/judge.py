@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from functools import partial
 
 from analysis.checks import audits, client, missions, operations, platform, recovery, rollback, server, startup
-from analysis.run import Run
-from analysis.verdict import CheckResult, Verdict, guarded, verdict
+from analysis.damage import Evidence, describe
+from analysis.run import Run, required_damage
+from analysis.verdict import CheckResult, Verdict, guarded, inconclusive, verdict
 
 Checker = Callable[[Run], Sequence[CheckResult]]
 
@@ -43,6 +44,23 @@ ALL_CHECKS = ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx
               "missions_stuck", "mission_time")
 
 
+# the evidence each check reads besides the profile and the timeline (which every check needs:
+# thresholds, windows); damage to any of it makes the check INCONCLUSIVE, naming file and line
+_CLIENT = (Evidence.REQUESTS,)
+_ACKED = (Evidence.ACKS, Evidence.READBACK)
+NEEDS: dict[str, tuple[Evidence, ...]] = {
+    "latency_p95": _CLIENT, "error_rate_5xx": _CLIENT, "operation_p95": _CLIENT, "operation_errors": _CLIENT,
+    "recovery_time": (Evidence.REQUESTS, Evidence.ACKS), "crew_spawn_success": (Evidence.REQUESTS, Evidence.ACKS),
+    "throughput": (Evidence.ACKS,), "agent_startup_warm": (Evidence.ACKS,),
+    "lost_acks": _ACKED, "mission_success": _ACKED, "missions_stuck": _ACKED, "mission_time": _ACKED,
+}
+RUN_DIRECTORY = "run_directory"  # the result that lists the damage found; required when the required list is damaged
+
+
+def needs(check_id: str) -> tuple[Evidence, ...]:
+    return (Evidence.PROFILE, Evidence.TIMELINE, *NEEDS.get(check_id, ()))
+
+
 @dataclass(frozen=True)
 class Judgement:
     results: list[CheckResult]
@@ -51,8 +69,21 @@ class Judgement:
 
 
 def judge(run: Run) -> Judgement:
+    """Every checker over the loaded run. A check whose evidence is damaged is INCONCLUSIVE with
+    the damage as its reason, and is not run; the others are judged as usual."""
     results: list[CheckResult] = []
     for check_id, checker in CHECKERS.items():
-        results += guarded(check_id, partial(checker, run))
-    required = [str(r) for r in run.checks.get("required", ALL_CHECKS)]
+        damaged = run.damaged(*needs(check_id))
+        if damaged:
+            results.append(inconclusive(check_id, "run", describe(damaged)))
+        else:
+            results += guarded(check_id, partial(checker, run))
+    bad_required = required_damage(run)
+    damage = [*run.damage, *([bad_required] if bad_required else [])]
+    if damage:
+        results.append(inconclusive(RUN_DIRECTORY, "run", describe(damage)))
+    if bad_required is not None:
+        required = [*ALL_CHECKS, RUN_DIRECTORY]
+    else:
+        required = [str(r) for r in run.checks.get("required", ALL_CHECKS)]
     return Judgement(results, required, verdict(results, required))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.requests import percentile
+from analysis.recorded import percentile
 
 DEFAULT_MIN_SAMPLES = 50  # a p95 by nearest rank over fewer is the 2nd-3rd largest sample: noise
 DEFAULT_CREW_OPERATION = "/v1/crews"

@@ -67,12 +67,17 @@ def read_series(run_dir: Path, name: str) -> Series | None:
         meta: dict[str, Any] = json.loads((d / f"{name}.json").read_text())
     except (OSError, ValueError):
         return None
+    empty = pd.DataFrame({"timestamp": [], "value": [], "labels": []})
+    if not isinstance(meta, dict):  # damaged sidecar: missing evidence that names the file
+        return Series(name, "", f"damaged evidence: prometheus/{name}.json is a JSON {type(meta).__name__}, "
+                                "expected an object", empty)
     try:
         data = pd.read_csv(d / f"{name}.csv", dtype={"timestamp": "float64", "labels": "string"},
                            on_bad_lines="skip")
         data["value"] = pd.to_numeric(data["value"], errors="coerce")
-    except (OSError, ValueError, pd.errors.EmptyDataError):
-        data = pd.DataFrame({"timestamp": [], "value": [], "labels": []})
+        data = data[["timestamp", "value", "labels"]]
+    except (OSError, ValueError, KeyError, pd.errors.EmptyDataError):
+        data = empty
     return Series(name, str(meta.get("query", "")), meta.get("error"), data, _num(meta.get("step_s")),
                   _num(meta.get("scrape_interval_s")))
 

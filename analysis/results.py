@@ -1,18 +1,21 @@
 """``results.json``: every check, the verdict and how the run ended, written atomically.
 
 Computed by the judge, written here (compute, then output). A run that did not complete is
-never GO: it is reported with its status, and exits 3.
+never GO: it is reported with its status, and exits 3 (aborted, interrupted) or 4 (failed: the
+harness or the target could not complete it), as contract.exitcodes decides.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from analysis.judge import Judgement
 from analysis.windows import first_event, read_timeline
+from contract.atomic import write_atomic
+from contract.exitcodes import ExitCode
+from contract.rundir import RESULTS_SCHEMA_VERSION
 
 
 def run_status(run_dir: Path) -> str:
@@ -25,24 +28,28 @@ def run_status(run_dir: Path) -> str:
     return str(done.get("status", "completed"))
 
 
+def failure(run_dir: Path) -> str | None:
+    """What stopped a run that could not be completed (its ``run_failed`` event), else None."""
+    failed = first_event(read_timeline(run_dir), "run_failed")
+    return None if failed is None else str(failed.get("reason") or "no reason recorded")
+
+
 def exit_code(j: Judgement, status: str) -> int:
-    return 3 if status != "completed" else j.verdict.exit_code
+    return int(ExitCode.for_run(j.verdict.value, status))
 
 
 def to_dict(run_dir: Path, j: Judgement, status: str) -> dict[str, Any]:
-    return {"run": run_dir.name, "status": status, "verdict": j.verdict.value, "exit_code": exit_code(j, status),
+    return {"schema_version": RESULTS_SCHEMA_VERSION, "run": run_dir.name, "status": status,
+            "failure": failure(run_dir), "verdict": j.verdict.value, "exit_code": exit_code(j, status),
             "required": j.required, "checks": [r.as_dict() for r in j.results]}
 
 
 def write(run_dir: Path, j: Judgement, status: str) -> Path:
-    path = run_dir / "results.json"
-    tmp = path.with_name(".results.json.tmp")
-    tmp.write_text(json.dumps(to_dict(run_dir, j, status), indent=2, default=str))
-    os.replace(tmp, path)
-    return path
+    return write_atomic(run_dir / "results.json", json.dumps(to_dict(run_dir, j, status), indent=2, default=str),
+                        root=run_dir)
 
 
-def lines(j: Judgement, status: str) -> list[str]:
+def lines(j: Judgement, status: str, run_dir: Path | None = None) -> list[str]:
     """The verdict and one line per check result, for the terminal."""
     out = [f"{'check':<20} {'status':<13} {'value':>10} {'threshold':>10}  window / message"]
     for r in j.results:
@@ -54,5 +61,8 @@ def lines(j: Judgement, status: str) -> list[str]:
         if cid not in answered:
             out.append(f"{cid:<20} {'INCONCLUSIVE':<13} {'-':>10} {'-':>10}  no checker answered")
     verdict = j.verdict.value if status == "completed" else f"{j.verdict.value} (run {status.upper()}: not a verdict)"
+    why = failure(run_dir) if run_dir is not None else None
+    if why:
+        out.append(f"the run could not be completed: {why}")
     out.append(f"VERDICT: {verdict}")
     return out

@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from analysis.damage import DamagedEvidence, describe
+from contract.exitcodes import ExitCode
+
 
 class Status(enum.StrEnum):
     PASS = "PASS"
@@ -27,7 +30,7 @@ class Verdict(enum.StrEnum):
 
     @property
     def exit_code(self) -> int:
-        return {Verdict.GO: 0, Verdict.NO_GO: 1, Verdict.INCONCLUSIVE: 2}[self]
+        return int(ExitCode.for_verdict(self.value))
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def guarded(check_id: str, fn: Callable[[], Sequence[CheckResult]]) -> list[Chec
     """Run one checker; an exception becomes an INCONCLUSIVE result carrying the error."""
     try:
         return list(fn())
+    except DamagedEvidence as exc:
+        return [inconclusive(check_id, "run", describe([exc.damage]))]
     except Exception as exc:
         return [inconclusive(check_id, "run", f"checker error: {type(exc).__name__}: {exc}")]
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.locust_stats import read_final  # noqa: E402
-from analysis.requests import percentile, read_requests  # noqa: E402
+from analysis.recorded import percentile, read_requests  # noqa: E402
 
 PY = sys.executable
 

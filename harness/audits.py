@@ -14,7 +14,6 @@ from the controller on the sandbox and from the core Deployment in the Kubernete
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.parse
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import requests
 
+from contract.atomic import write_atomic
 from harness.profile import ClusterTarget
 from harness.target import Endpoints
 
@@ -90,7 +90,5 @@ def collect(ep: Endpoints, out: Path, cluster: ClusterTarget | None = None) -> d
             result[key] = fn(ep.prometheus)
         except (requests.exceptions.RequestException, ValueError, KeyError) as exc:
             result["errors"][key] = f"{type(exc).__name__}: {exc}"[:300]
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, out)
+    write_atomic(out, json.dumps(result, indent=2))
     return result

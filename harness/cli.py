@@ -1,5 +1,10 @@
 """The ``gameday`` command: imports every command module, maps gameday's errors to exit codes.
 
+Every module imported here, command modules included, stays light (typer, pydantic at most):
+pandas, scipy, matplotlib, Chaos Toolkit, Locust, boto3 and kubernetes are imported inside the
+commands that use them, so ``gameday --help`` and ``gameday validate`` answer within half a
+second (``benchmarks/cli_startup.py``; tests/test_cli_imports.py keeps it so).
+
 The sandbox is a separate program: ``gameday sandbox ...`` runs ``python -m sandbox ...`` in
 a child process and passes its exit code through, so the harness drives the sandbox only as
 it would drive any target, through its command line, HTTP and Prometheus.
@@ -12,8 +17,12 @@ import sys
 
 import typer
 
+from analysis.errors import NotARun
+from contract.atomic import UnsafePath
+from contract.exitcodes import ExitCode
 from harness.app import app
 from harness.errors import GamedayError
+from harness.redact import say_safely
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
@@ -50,13 +59,16 @@ def main() -> None:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except GamedayError as exc:
-        typer.echo(f"gameday: {exc}", err=True)
+        typer.echo(say_safely(f"gameday: {exc}"), err=True)
         sys.exit(exc.exit_code)
+    except (NotARun, UnsafePath) as exc:  # not a run directory; a write that would leave it
+        typer.echo(say_safely(f"gameday: {exc}"), err=True)
+        sys.exit(ExitCode.BAD_INPUT)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         typer.echo("gameday: aborted", err=True)
-        sys.exit(3)
+        sys.exit(ExitCode.ABORTED)
     except Exception as exc:
         # click's own errors (typer vendors click, so match by shape, not by class)
         show = getattr(exc, "show", None)
@@ -64,7 +76,7 @@ def main() -> None:
             raise
         show()
         usage = any(c.__name__ in ("UsageError", "BadParameter") for c in type(exc).__mro__)
-        sys.exit(64 if usage else int(getattr(exc, "exit_code", 1)))
+        sys.exit(ExitCode.BAD_INPUT if usage else int(getattr(exc, "exit_code", ExitCode.NO_GO)))
 
 
 if __name__ == "__main__":

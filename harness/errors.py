@@ -1,31 +1,34 @@
 """gameday's own exceptions: adapters translate foreign ones into these at their edge, and the
-CLI maps them to exit codes in one place (harness.cli)."""
+CLI maps them to exit codes in one place (harness.cli), with the numbers of contract.exitcodes."""
 
 from __future__ import annotations
+
+from contract.exitcodes import ExitCode
 
 
 class GamedayError(Exception):
     """Base of every error gameday raises on purpose."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.NO_GO
 
 
 class BadInput(GamedayError):
     """A profile, experiment or argument that cannot be used: exit 64, nothing started."""
 
-    exit_code = 64
+    exit_code = ExitCode.BAD_INPUT
 
 
 class TargetUnavailable(GamedayError):
-    """The target (or its Prometheus) cannot be reached or brought up."""
+    """The target (or its Prometheus) cannot be reached or brought up: the run could not be
+    completed, exit 4 (never 1, which reads as NO-GO)."""
 
-    exit_code = 1
+    exit_code = ExitCode.NOT_COMPLETED
 
 
 class Interrupted(GamedayError):
     """Stopped by a signal or by the guard; rollbacks have run: exit 3."""
 
-    exit_code = 3
+    exit_code = ExitCode.ABORTED
 
 
 class NotAllowed(BadInput):
@@ -43,4 +46,6 @@ class ExperimentError(BadInput):
 
 
 class ChaosFailed(GamedayError):
-    """Chaos Toolkit could not run an experiment at all (not: the experiment deviated)."""
+    """Chaos Toolkit could not run an experiment at all (not: the experiment deviated): exit 4."""
+
+    exit_code = ExitCode.NOT_COMPLETED

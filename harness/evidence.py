@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,8 @@ from typing import Any
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
+
+from contract.atomic import write_atomic
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,10 @@ def _utc(t: float) -> dt.datetime:
 
 
 def _write_atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        write(f)
-    os.replace(tmp, path)
+    """``write(file)`` into memory, then one atomic write (contract.atomic: temp removed on error)."""
+    buf = io.StringIO(newline="")
+    write(buf)
+    write_atomic(path, buf.getvalue())
 
 
 def _step(step_s: float) -> str:

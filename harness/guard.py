@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.profile import Guard as GuardConfig
+from harness.profile import GuardSettings
 from harness.timeline import Timeline
 
 Rule = Literal["error-ratio", "error-ratio-past-recovery-bound", "fault-past-its-bound"]
@@ -75,7 +75,7 @@ class _Window:
 
 
 class Guard:
-    def __init__(self, config: GuardConfig, timeline: Timeline, progress: Callable[[], dict[str, Any] | None],
+    def __init__(self, config: GuardSettings, timeline: Timeline, progress: Callable[[], dict[str, Any] | None],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.timeline = timeline

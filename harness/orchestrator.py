@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.requests import read_acks
 from harness import scrape
 from harness.audits import collect as collect_audits
 from harness.chaos import experiment as xp
@@ -28,6 +27,7 @@ from harness.errors import Interrupted
 from harness.evidence import snapshot
 from harness.guard import Guard
 from harness.load import preflight as preflight_load
+from harness.load.acks import acknowledged_mission_ids
 from harness.load.runner import LoadRun, LoadSpec
 from harness.profile import Fault, Profile
 from harness.readback import read_back
@@ -244,7 +244,7 @@ def _finish(profile: Profile, run_dir: Path, tl: Timeline, load: LoadRun | None,
     if ep is None:
         return
     if load is not None:
-        ids = read_acks(run_dir)["mission_id"].astype(str).tolist()
+        ids = acknowledged_mission_ids(run_dir)
         say(f"reading back {len(ids)} acknowledged missions")
         rb = read_back(ep.api, ids, run_dir / "readback.json", settle_s=profile.checks.mission_settle_s)
         tl.append("readback_done", asked=rb["asked"], missing=len(rb["missing"]), error=rb["error"],

@@ -169,7 +169,7 @@ class Phases(_Strict):
     cooldown_s: float = Field(20, ge=0, le=3600)
 
 
-class Guard(_Strict):
+class GuardSettings(_Strict):
     """When to abort a run: its faults are stopped and rolled back, the run exits 3.
 
     A fault's own outage is not the guard's to stop: from its injection until its recovery bound
@@ -329,7 +329,7 @@ class Profile(_Strict):
     phases: Phases = Phases()
     faults: list[Fault] = Field(default_factory=list)
     checks: Checks = Checks()
-    guard: Guard = Guard()
+    guard: GuardSettings = GuardSettings()
     secrets: dict[str, str] = Field(default_factory=dict,
                                     description="values redacted from every file gameday writes")
     notify: Notify = Field(default_factory=Notify, description="webhooks and Grafana annotations (gameday run)")

@@ -20,7 +20,6 @@ every window keeps its share. ``times_asked`` / ``times_of`` in ``readback.json`
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from contract.atomic import write_atomic
 
 CHUNK = 1000
 SETTLED = ("completed", "failed")
@@ -156,7 +157,5 @@ def read_back(api: str, ids: Iterable[str], out: Path, attempts: int = 3, settle
             "settle": {"bound_s": settle_s, "waited_s": round(waited, 3), "unsettled_at_first_read": first_pending,
                        "unsettled": len(pending), "error": settle_error},
             "times": times, "times_of": len(settled), "times_asked": len(times_ids), "times_error": times_error}
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, out)
+    write_atomic(out, json.dumps(data))
     return data

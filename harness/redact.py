@@ -10,33 +10,28 @@ called ``api_token``. Pure: it returns a redacted copy and never changes its inp
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-MASK = "***REDACTED***"
-
-# names whose values are secrets, wherever they appear (environment, configuration keys)
-SECRET_NAME = re.compile(
-    r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API[_-]?KEY|PRIVATE[_-]?KEY|CREDENTIAL|"
-    r"AWS_ACCESS_KEY_ID|ACCESS[_-]?KEY|SESSION[_-]?KEY|AUTHORIZATION)",
-    re.IGNORECASE,
+from contract.redact import (
+    MASK,
+    MIN_LEN,
+    SECRET_NAME,
+    declare,
+    env_secrets,
+    forms,
+    mask_shapes,
+    scrub,
+    secret_name,
 )
-# values shorter than this are not searched for inside strings (a 1-3 character "secret" would
-# mangle every text it occurs in); they are still masked when stored under a secret-looking key
-MIN_LEN = 4
+
+__all__ = ["MASK", "MIN_LEN", "SECRET_NAME", "Redactor", "env_secrets", "leaves", "say_safely", "secret_name"]
 
 
-def secret_name(name: str) -> bool:
-    """Whether a key or variable *name* marks its value as secret."""
-    return bool(SECRET_NAME.search(name))
-
-
-def env_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
-    """Values of environment variables whose names look secret."""
-    env = os.environ if environ is None else environ
-    return {v for k, v in env.items() if v and secret_name(k)}
+def say_safely(message: str) -> str:
+    """A message for the terminal with the environment's secrets and every secret shape masked."""
+    return scrub(message)
 
 
 def leaves(data: Any) -> Iterable[str]:
@@ -63,18 +58,23 @@ class Redactor:
     def add(self, values: Iterable[str]) -> None:
         """Learn more secret values (empty ones are ignored)."""
         new = {str(v) for v in values if v is not None and str(v) != ""}
+        declare(new)  # every writer's scrub knows them too (contract.redact)
         if new - self._values:
             self._values |= new
-            searchable = sorted((v for v in self._values if len(v) >= MIN_LEN), key=len, reverse=True)
+            every = {f for v in self._values if len(v) >= MIN_LEN for f in forms(v)}
+            searchable = sorted(every, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(v) for v in searchable)) if searchable else None
 
     def __contains__(self, value: object) -> bool:
         return value in self._values
 
     def text(self, s: str) -> str:
+        """Known values in every form (as is, JSON-escaped, URL-encoded, base64), then secret shapes
+        (URL user-info, Authorization/Bearer/Basic values, AWS keys) whoever declared them."""
         if s in self._values:
             return self.mask
-        return self._pattern.sub(self.mask, s) if self._pattern is not None else s
+        s = self._pattern.sub(self.mask, s) if self._pattern is not None else s
+        return mask_shapes(s)
 
     def __call__(self, data: Any) -> Any:
         """A redacted copy of ``data`` (dicts, lists, tuples, strings, bytes; other scalars kept)."""

@@ -18,7 +18,6 @@ was seen. The schema is :mod:`analysis.rollout_evidence`; the judge is
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from analysis.rollout_evidence import (
     RolloutSettings,
     UnhealthyEvent,
 )
+from contract.atomic import write_atomic
 from harness.safety.model import FaultPlan
 from harness.timeline import Timeline
 
@@ -196,13 +196,7 @@ class RolloutWatch:
 
     def write(self) -> None:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.out.with_name(f".{self.out.name}.tmp")
-        try:
-            tmp.write_text(self.ev.model_dump_json(indent=1))
-            os.replace(tmp, self.out)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomic(self.out, self.ev.model_dump_json(indent=1))
 
     # ---- the thread ------------------------------------------------------------------------
     def start(self) -> RolloutWatch:
@@ -213,14 +207,21 @@ class RolloutWatch:
 
     def _loop(self) -> None:
         while self.ev.polls < self.max_polls and not self._stop.wait(self.interval):
-            self.poll()
+            try:
+                self.poll()
+            except Exception as exc:  # the file could not be written: kept, the next poll tries again
+                self._error(f"writing {ROLLOUT_FILE}: {type(exc).__name__}: {exc}")
 
     def stop(self, timeline: Timeline | None = None, phase: str | None = None, fault: str = "") -> RolloutEvidence:
-        """Stop polling, take the last look, write the file; record it on the timeline."""
+        """Stop polling, take the last look, write the file; record it on the timeline. Never raises:
+        it runs in the fault's ``finally``, where an error would hide the fault's own."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.interval + 30)
-        self.poll()
+        try:
+            self.poll()
+        except Exception as exc:  # the file could not be written: said on the timeline below
+            self._error(f"writing {ROLLOUT_FILE}: {type(exc).__name__}: {exc}")
         if timeline is not None:
             timeline.append("rollout_evidence", phase, fault=fault, path=str(ROLLOUT_FILE), polls=self.ev.polls,
                             states=len(self.ev.states), unhealthy_events=len(self.ev.unhealthy),

@@ -7,11 +7,11 @@ reads nothing else. The profile is written resolved and with every secret redact
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import yaml
 
+from contract.atomic import write_atomic
 from harness.profile import Profile
 from harness.redact import Redactor
 
@@ -33,8 +33,4 @@ def new_run_dir(profile: Profile, out: Path | None, kind: str = "") -> Path:
 def write_profile(run_dir: Path, profile: Profile, redactor: Redactor) -> Path:
     data = profile.model_dump(mode="json")
     data["secrets"] = {k: "***REDACTED***" for k in profile.secrets}
-    path = run_dir / "profile.yaml"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(redactor(data), sort_keys=False))
-    os.replace(tmp, path)
-    return path
+    return write_atomic(run_dir / "profile.yaml", yaml.safe_dump(redactor(data), sort_keys=False), root=run_dir)

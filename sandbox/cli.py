@@ -103,13 +103,15 @@ def cmd_up(args: argparse.Namespace) -> int:
             current = config.load(cfg.state_dir)
         except ConfigError:
             current = None
+        running: dict[str, Any] | None = None
         if current == cfg:
-            st = controller_status(cfg.ports.controller)
-            if st and st.get("state") == "ready":
+            running = controller_status(cfg.ports.controller)
+            if running and running.get("state") == "ready":
                 print(f"sandbox already up in {cfg.state_dir}")
                 return 0
+        state = repr(running and running.get("state"))
         return _fail(f"a sandbox is already running on {cfg.state_dir} with "
-                     f"{'another configuration' if current != cfg else 'state ' + repr(st and st.get('state'))}; "
+                     f"{'another configuration' if current != cfg else 'state ' + state}; "
                      "run 'gameday sandbox down' first")
     procs.sweep(layout)  # leftovers of a crashed run on this state dir
     problem = _preflight(cfg)

@@ -152,7 +152,7 @@ def spawn(
     full_env = dict(os.environ)
     full_env.update(env or {})
     try:
-        proc = subprocess.Popen(
+        proc: subprocess.Popen[bytes] = subprocess.Popen(
             list(argv),
             stdout=log,
             stderr=subprocess.STDOUT,

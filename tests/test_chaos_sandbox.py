@@ -115,12 +115,14 @@ def test_sandbox_experiment_via_the_runner(sandbox: Sandbox, tmp_path: Path, fau
 
 
 def test_node_drain_under_plain_chaos_run(sandbox: Sandbox, tmp_path: Path) -> None:
-    """The experiment file alone, with the chaos CLI: no gameday involved but the SLA module."""
+    """The experiment file alone, with the chaos CLI: no gameday involved but the SLA module. The
+    file carries no SLA threshold: they are passed as gameday would pass the profile's checks."""
     sandbox.wait(sandbox.healthy, 60, "healthy before the fault")
     var_file = tmp_path / "vars.json"
     var_file.write_text(json.dumps({"configuration": {"sandbox_state_dir": str(sandbox.state_dir),
                                                       "prometheus_url": sandbox.prometheus,
-                                                      "drain_node": "node-b"}}))
+                                                      "drain_node": "node-b",
+                                                      "sla_p95_ms": 200, "sla_5xx_ratio": 0.05}}))
     journal_path = tmp_path / "journal.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     r = subprocess.run([str(Path(sys.executable).parent / "chaos"), "--no-log-file", "run",
@@ -130,6 +132,9 @@ def test_node_drain_under_plain_chaos_run(sandbox: Sandbox, tmp_path: Path) -> N
     assert r.returncode == 0, r.stdout + r.stderr
     journal = json.loads(journal_path.read_text())
     assert journal["status"] == "completed" and not journal["deviated"], journal
+    thresholds = {p["activity"]["name"]: p["output"]["threshold"] for p in journal["steady_states"]["before"]["probes"]
+                  if p["activity"]["provider"]["module"] == "harness.chaosext.sla"}
+    assert thresholds == {"p95-latency-within-sla": 200.0, "5xx-ratio-within-sla": 0.05}
     drain = journal["run"][0]
     print(f"\n[chaos run node-drain] drained {drain['output']['node']} in {drain['duration']:.2f} s, "
           f"moved {drain['output']['moved']}")

@@ -11,8 +11,7 @@ from typing import Any
 
 from harness.guard import Abort, Guard
 from harness.orchestrator import _hold_outage
-from harness.profile import Fault, Profile
-from harness.profile import Guard as GuardConfig
+from harness.profile import Fault, GuardSettings, Profile
 from harness.timeline import Timeline
 
 
@@ -25,7 +24,7 @@ class Clock:
 
 
 def make(tmp: Path, progress: dict[str, Any] | None, clock: Clock) -> Guard:
-    cfg = GuardConfig(abort_error_ratio=0.5, abort_for_s=30, fault_grace_s=10)
+    cfg = GuardSettings(abort_error_ratio=0.5, abort_for_s=30, fault_grace_s=10)
     return Guard(cfg, Timeline(tmp / "t.jsonl"), lambda: progress, clock=clock)
 
 
@@ -79,7 +78,7 @@ FAILING: dict[str, Any] = {"rps": 50.0, "fail_per_s": 50.0}
 
 def make_fault_guard(tmp: Path, progress: dict[str, Any] | None, clock: Clock, grace: float = 10,
                      abort_for: float = 30) -> Guard:
-    cfg = GuardConfig(abort_error_ratio=0.5, abort_for_s=abort_for, fault_grace_s=grace)
+    cfg = GuardSettings(abort_error_ratio=0.5, abort_for_s=abort_for, fault_grace_s=grace)
     return Guard(cfg, Timeline(tmp / "t.jsonl"), lambda: progress, clock=clock)
 
 
@@ -186,7 +185,7 @@ def test_it_learns_the_injection_from_the_timeline(tmp_path: Path) -> None:
     ``fault_injected`` event then starts the excuse."""
     clock = Clock()
     tl = Timeline(tmp_path / "t.jsonl")
-    g = Guard(GuardConfig(abort_error_ratio=0.5, abort_for_s=30, fault_grace_s=10), tl, lambda: FAILING,
+    g = Guard(GuardSettings(abort_error_ratio=0.5, abort_for_s=30, fault_grace_s=10), tl, lambda: FAILING,
               clock=clock)
     tl.listeners.append(g.on_event)
     g.fault_started("db-failover", bound_s=1000, recovery_bound_s=120)
@@ -201,7 +200,7 @@ def test_the_abort_is_on_the_timeline_with_its_rule(tmp_path: Path) -> None:
     got: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
     tl = Timeline(tmp_path / "t.jsonl")
-    g = Guard(GuardConfig(abort_error_ratio=0.5, abort_for_s=1, fault_grace_s=0), tl, lambda: FAILING)
+    g = Guard(GuardSettings(abort_error_ratio=0.5, abort_for_s=1, fault_grace_s=0), tl, lambda: FAILING)
     try:
         g.start()
         deadline = time.monotonic() + 10

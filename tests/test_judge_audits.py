@@ -15,6 +15,9 @@ GOOD = {
     "pgbouncer": {"pool_mode": "transaction", "max_client_conn": "1000", "default_pool_size": "20"},
     "metrics": {"crew_assembly_total": True, "token_usage_cost_est": True},
     "alert_rules": [{"name": "A", "severity": "P1", "health": "ok"}, {"name": "B", "severity": "P2", "health": "ok"}],
+    "rollout": {"source": "test", "strategy": "RollingUpdate", "max_surge": "25%", "max_unavailable": "25%",
+                "replicas": 3, "failure_threshold": 3, "period_s": 10.0, "progress_deadline_s": 600.0,
+                "auto_rollback": True, "container": "core"},
 }
 
 
@@ -32,7 +35,7 @@ def test_checklist_settings_pass(tmp_path: Path) -> None:
     got = statuses(tmp_path, GOOD)
     assert {k: [r.status for r in v] for k, v in got.items()} == {
         "audit_redis": [Status.PASS], "audit_pgbouncer": [Status.PASS], "audit_metrics": [Status.PASS],
-        "audit_alert_rules": [Status.PASS]}
+        "audit_alert_rules": [Status.PASS], "audit_rollout": [Status.PASS]}
 
 
 def test_each_deviation_fails_and_is_named(tmp_path: Path) -> None:
@@ -50,7 +53,7 @@ def test_each_deviation_fails_and_is_named(tmp_path: Path) -> None:
 
 def test_uncollected_audits_are_inconclusive(tmp_path: Path) -> None:
     got = statuses(tmp_path, None)
-    assert all(r.status == Status.INCONCLUSIVE for v in got.values() for r in v) and len(got) == 4
+    assert all(r.status == Status.INCONCLUSIVE for v in got.values() for r in v) and len(got) == 5
     partial = {"errors": {"servers": "no audit source for Redis/PgBouncer settings on this target kind"},
                "metrics": GOOD["metrics"], "alert_rules": GOOD["alert_rules"]}
     got = statuses(tmp_path, partial)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from analysis.locust_stats import read_final
-from analysis.requests import read_acks, read_requests
+from analysis.recorded import read_acks, read_requests
 from tests.conftest import ROOT, Sandbox
 from tests.load import lookup
 

@@ -58,7 +58,9 @@ def _run(name: str, tmp_path: Path, *argv: str, during: Any = None) -> tuple[int
         r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(state), *argv, timeout=600)
         if th is not None:
             th.join(timeout=5)
-    print(f"\n[{name}] exit {r.returncode}\n{r.stdout[-3000:]}")
+    print(f"\n[{name}] exit {r.returncode}\n{r.stdout[-3000:]}\n{r.stderr[-1500:]}")
+    key = [ln for ln in r.stdout.splitlines() if ln.startswith(("recovery_time", "VERDICT", "run aborted"))]
+    print(f"[{name}] summary: exit {r.returncode}; " + " | ".join(key))
     return r.returncode, run_dir, r.stdout + r.stderr[-2000:]
 
 
@@ -79,6 +81,12 @@ def _held_the_outage(run_dir: Path, fault: str, took: float) -> None:
             starts.append(float(line.split(",", 1)[0]))
     for k in range(int(took // 10)):
         assert any(inj + 10 * k <= t < inj + 10 * (k + 1) for t in starts), f"no request {10 * k}-{10 * k + 10} s in"
+
+
+def _experiment_recovery(run_dir: Path, fault: str) -> float:
+    """The harness's own measure: the experiment's waits saw the service back this long after injection."""
+    rec = next(e for e in events(run_dir) if e["event"] == "fault_recovered" and e.get("fault") == fault)
+    return float(rec["recovery_s"])
 
 
 @pytest.mark.sandbox
@@ -108,9 +116,12 @@ def test_an_outage_past_its_bound_is_no_go_not_aborted(tmp_path: Path) -> None:
     assert (code, res["verdict"], res["status"]) == (1, "NO-GO", "completed"), _table(res) + out
     assert failed == {"recovery_time"}, _table(res)
     rec = _recovery(res)
-    assert rec["value"] is not None and 30 <= rec["value"] <= 80 and rec["threshold"] == 25, rec
+    # past its bound either way: back after 30-80 s, or (None) not yet back within every SLA when the
+    # window ended (with 50 users /v1/crews has ~10 samples per judged 5 s, so one slow crew after
+    # the failover can keep its p95 over the line at the window's end)
+    assert rec["threshold"] == 25 and (rec["value"] is None or 30 <= rec["value"] <= 80), rec
     assert not [e for e in events(run_dir) if e["event"] == "guard_abort"]
-    _held_the_outage(run_dir, "db-failover", rec["value"])
+    _held_the_outage(run_dir, "db-failover", _experiment_recovery(run_dir, "db-failover"))
 
 
 @pytest.mark.sandbox

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.requests import read_acks, read_requests
+from analysis.recorded import read_acks, read_requests
 from harness.load.runner import PLUGIN, locust_binary
 from tests import stubs
 from tests.conftest import BASE, ROOT, Sandbox

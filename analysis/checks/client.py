@@ -10,7 +10,7 @@ import numpy as np
 
 from analysis.checks.samples import in_window, outside_outage, server_errors
 from analysis.prom import read_series
-from analysis.requests import percentile
+from analysis.recorded import percentile
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 from analysis.windows import Window

@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.checks.samples import in_window, outside_outage
 from analysis.operations import DEFAULT_CREW_OPERATION, OperationStats, failed, named_operations, slo_for, stats
-from analysis.requests import percentile
+from analysis.recorded import percentile
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 

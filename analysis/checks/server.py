@@ -119,14 +119,15 @@ def automated_rollback(run: Run) -> list[CheckResult]:
     revision_ok = revision_end == revision_before
     timing = "=" if took_max - took_min < 0.05 else f"between {took_min:.1f} and"
     msg = (f"rolled back {timing} {took_max:.1f} s after the release (bound {within:g} s), after {failures:.0f} "
-           f"failed health checks (expected {expected}), revision {revision_before:g} -> {revision_end:g}")
+           f"failed health checks (expected {expected}), revision {revision_before:g} -> {revision_end:g}; "
+           f"Prometheus: {resolution}")
     if not on_time or not revision_ok or took_min > within:
         status = Status.FAIL
     elif took_max <= within:
         status = Status.PASS
     else:
         status = Status.INCONCLUSIVE
-        msg += f"; at this resolution ({resolution}) it cannot be told whether that was within {within:g} s"
+        msg += f"; at this resolution it cannot be told whether that was within {within:g} s"
     return [CheckResult("automated_rollback", status, failures, float(expected),
                         w.label(), f"Prometheus deployment_rollbacks_total, health_check_failures_total, "
                         f"deployment_revision ({resolution}); the experiment's recovery", msg,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.prom import missing_reason, read_series
-from analysis.requests import percentile
+from analysis.recorded import percentile
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 from analysis.windows import Window

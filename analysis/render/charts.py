@@ -8,6 +8,7 @@ with no data says so on its face rather than drawing empty axes.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 
 import matplotlib
@@ -19,8 +20,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from analysis.checks.samples import outages, server_errors
+from analysis.damage import DamagedEvidence
 from analysis.prom import read_series
 from analysis.run import Run
+
+log = logging.getLogger(__name__)
 
 BIN_S = 5.0
 FAULT_COLOURS = ["#f4cccc", "#fce5cd", "#d9ead3", "#cfe2f3", "#d9d2e9", "#fff2cc"]
@@ -73,8 +77,10 @@ def latency(ax: Axes, run: Run, origin: float) -> None:
     if prom is not None and not prom.error and not prom.data.empty:
         ax.plot(prom.data["timestamp"] - origin, prom.data["value"] * 1000, lw=1, color="#555", alpha=0.8,
                 label="Prometheus p95")
-    line = float(run.checks.get("p95_ms", 200))
-    ax.axhline(line, color="#cc0000", lw=0.8, alpha=0.6)
+    try:
+        ax.axhline(run.threshold("p95_ms", 200), color="#cc0000", lw=0.8, alpha=0.6)
+    except DamagedEvidence:
+        pass  # the judge names the damaged threshold; the chart draws no line for it
     ax.set_yscale("log")
     ax.set_ylabel("latency (ms)")
     ax.legend(fontsize=7, loc="upper right")
@@ -172,7 +178,8 @@ CHARTS: dict[str, tuple[str, Callable[[Axes, Run, float], None]]] = {
 
 
 def render(run: Run) -> dict[str, bytes]:
-    """Every chart as PNG bytes, by name."""
+    """Every chart as PNG bytes, by name. A chart that damaged evidence cannot draw is left out
+    (the judge has already named the damage); the others are drawn."""
     origin = t0(run)
     out: dict[str, bytes] = {}
     for name, (title, draw) in CHARTS.items():
@@ -187,6 +194,8 @@ def render(run: Run) -> dict[str, bytes]:
             buf = io.BytesIO()
             fig.savefig(buf, format="png")
             out[name] = buf.getvalue()
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            log.warning("chart %s not drawn: %s: %s", name, type(exc).__name__, exc)
         finally:
             plt.close(fig)
     return out

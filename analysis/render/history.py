@@ -12,7 +12,6 @@ import base64
 import datetime as dt
 import io
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from analysis.history import Row, fault_ids
+from contract.atomic import write_atomic
 
 TEMPLATES = Path(__file__).parent / "templates"
 THRESHOLD_COLOUR = "#cc0000"
@@ -216,20 +216,9 @@ def to_json(rows: Sequence[Row], runs_dir: Path) -> str:
     return json.dumps({"runs_dir": str(runs_dir), "rows": [r.as_dict() for r in rows]}, indent=2)
 
 
-def _atomic(path: Path, text: str) -> None:
-    """Temp file + rename: a reader never sees half a page."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write(out: Path, rows: Sequence[Row], runs_dir: Path) -> Path:
     """The page at ``out`` and ``history.json`` beside it; returns the JSON's path."""
-    _atomic(out, render(rows, str(runs_dir), charts(rows)))
+    write_atomic(out, render(rows, str(runs_dir), charts(rows)))
     data = out.with_name("history.json")
-    _atomic(data, to_json(rows, runs_dir))
+    write_atomic(data, to_json(rows, runs_dir))
     return data

@@ -17,6 +17,8 @@ from analysis.judge import Judgement
 from analysis.render import tables
 from analysis.run import Run
 from analysis.verdict import Status
+from contract.atomic import ensure_dir, write_atomic
+from contract.redact import scrub
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gameday {{ verdict }} — {{ run }}</title>
@@ -34,7 +36,7 @@ td.INCONCLUSIVE { color: #7f6000; font-weight: 600; } img { width: 100%; border:
 </style></head><body>
 <h1>HyperCode failover report</h1>
 <div class="verdict {{ verdict }}">{{ verdict }}</div>
-<p class="muted">profile <b>{{ profile }}</b> · run <code>{{ run }}</code> · {{ passed }} passed,
+<p class="muted">profile <b>{{ profile | scrub }}</b> · run <code>{{ run }}</code> · {{ passed }} passed,
 {{ failed }} failed, {{ inconclusive }} inconclusive</p>
 {% if status != "completed" %}<div class="banner"><b>This run did not complete: {{ status | upper }}.</b>
 The checks judge only the evidence it left; {{ missing | join(", ") or "nothing else" }} is missing.
@@ -42,8 +44,8 @@ It is not a certification.</div>{% endif %}
 <h2>Checks</h2>
 <table><tr><th>check</th><th>status</th><th>value</th><th>threshold</th><th>window</th><th>evidence</th><th>message</th></tr>
 {% for r in results %}<tr><td>{{ r.id }}</td><td class="{{ r.status.value }}">{{ r.status.value }}</td>
-<td>{{ fmt(r.value) }}</td><td>{{ fmt(r.threshold) }}</td><td>{{ r.window }}</td><td>{{ r.evidence }}</td>
-<td>{{ r.message }}</td></tr>{% endfor %}</table>
+<td>{{ fmt(r.value) }}</td><td>{{ fmt(r.threshold) }}</td><td>{{ r.window | scrub }}</td>
+<td>{{ r.evidence | scrub }}</td><td>{{ r.message | scrub }}</td></tr>{% endfor %}</table>
 {% if faults %}<h2>Faults</h2>
 <p class="muted">Seconds from the injection. Time to detect: the first failure a client saw; outage: first to
 last failed request; recovery: back within every SLA (each operation's p95 and failures, crew start-up) and
@@ -60,7 +62,8 @@ stayed there, at 1 s resolution; experiment: when the Chaos Toolkit experiment's
 operations first. Failed: 5xx, no answer, or the locustfile's own failure mark; 4xx are shown apart.</p>
 <table><tr><th>window</th><th>method</th><th>operation</th><th>requests</th><th>failed</th><th>failed %</th>
 <th>4xx</th><th>p50 (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr>
-{% for w in operations %}{% for o in w.rows %}<tr><td>{{ w.window }}</td><td>{{ o.method }}</td><td>{{ o.name }}</td>
+{% for w in operations %}{% for o in w.rows %}<tr><td>{{ w.window }}</td><td>{{ o.method | scrub }}</td>
+<td>{{ o.name | scrub }}</td>
 <td>{{ o.requests }}</td><td class="{{ 'FAIL' if o.failures else '' }}">{{ o.failures }}</td>
 <td>{{ "%.2f" % (100 * o.failure_ratio) }}</td><td>{{ o.client_errors }}</td><td>{{ "%.1f" % o.p50_ms }}</td>
 <td>{{ "%.1f" % o.p95_ms }}</td><td>{{ "%.1f" % o.p99_ms }}</td><td>{{ "%.1f" % o.max_ms }}</td></tr>
@@ -113,6 +116,7 @@ def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str
     ]
     missing = [f for f in EXPECTED_FILES if not (run.path / f).exists()]
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["scrub"] = lambda v: scrub(str(v))
     return env.from_string(TEMPLATE).render(
         verdict=j.verdict.value, status=status, run=run.path.name, profile=run.profile.get("name", "?"),
         passed=sum(r.status == Status.PASS for r in res), failed=sum(r.status == Status.FAIL for r in res),
@@ -122,11 +126,8 @@ def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str
 
 
 def write(run_dir: Path, run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> None:
-    figures = run_dir / "figures"
-    figures.mkdir(exist_ok=True)
+    figures = ensure_dir(run_dir / "figures", root=run_dir)  # a planted ``figures`` symlink is refused
     for name, data in charts.items():
-        (figures / f"{name}.png").write_bytes(data)
-    path = run_dir / "report.html"
-    tmp = path.with_name(".report.html.tmp")
-    tmp.write_text(render(run, j, status, charts))
-    tmp.replace(path)
+        write_atomic(figures / f"{name}.png", data, root=run_dir)
+    # scrubbed part by part in the template (the ``scrub`` filter); the embedded images are bytes
+    write_atomic(run_dir / "report.html", render(run, j, status, charts), root=run_dir, redact=False)

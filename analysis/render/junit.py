@@ -6,11 +6,28 @@ pipeline as surely as a failed check); PASS is a plain testcase.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from analysis.judge import Judgement
 from analysis.verdict import Status
+from contract.atomic import write_atomic
+
+# characters XML 1.0 cannot hold at all, even escaped (control characters, lone surrogates)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with every character XML cannot carry replaced by U+FFFD: valid for any message."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _clean(el: ET.Element) -> None:
+    for e in el.iter():
+        e.attrib = {k: xml_safe(v) for k, v in e.attrib.items()}
+        if e.text:
+            e.text = xml_safe(e.text)
 
 
 def render(j: Judgement, run_name: str, status: str) -> bytes:
@@ -32,11 +49,10 @@ def render(j: Judgement, run_name: str, status: str) -> bytes:
     if status != "completed":
         case = ET.SubElement(suite, "testcase", classname="gameday.run", name="run completed")
         ET.SubElement(case, "error", message=f"run {status}")
+    _clean(suite)
     out: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return out
 
 
 def write(path: Path, j: Judgement, run_name: str, status: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(render(j, run_name, status))
-    tmp.replace(path)
+    write_atomic(path, render(j, run_name, status).decode("utf-8"), root=path.parent)  # text: scrubbed

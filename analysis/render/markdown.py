@@ -3,6 +3,8 @@ row per fault. Short enough for a PR comment; the HTML report carries the charts
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import jinja2
@@ -12,22 +14,26 @@ from analysis.judge import Judgement
 from analysis.render import tables
 from analysis.run import Run
 from analysis.verdict import Status
+from analysis.windows import first_event
+from contract.atomic import write_atomic
 
 TEMPLATE = """\
 # gameday: {{ verdict }}{% if status != "completed" %} — run {{ status | upper }}{% endif %}
 
 {% if status != "completed" -%}
-> **This run did not complete ({{ status }}).** The checks below judge the evidence it left;
+> **This run did not complete ({{ status }}).**{% if failure %} What failed: {{ failure | cell }}.{% endif %}
+> The checks below judge the evidence it left;
 > missing parts are INCONCLUSIVE. It is not a certification.
 
 {% endif -%}
-Profile `{{ profile }}` · run `{{ run }}` · {{ passed }} passed, {{ failed }} failed, {{ inconclusive }} inconclusive
+Profile `{{ profile | cell }}` · run `{{ run | cell }}` · {{ passed }} passed, {{ failed }} failed, \
+{{ inconclusive }} inconclusive
 
 | check | status | value | threshold | window | message |
 | --- | --- | --- | --- | --- | --- |
 {% for r in results -%}
-| {{ r.id }} | {{ icon[r.status.value] }} {{ r.status.value }} | {{ fmt(r.value) }} | {{ fmt(r.threshold) }} \
-| {{ r.window }} | {{ r.message | replace("|", "/") }} |
+| {{ r.id | cell }} | {{ icon[r.status.value] }} {{ r.status.value }} | {{ fmt(r.value) }} | {{ fmt(r.threshold) }} \
+| {{ r.window | cell }} | {{ r.message | cell }} |
 {% endfor %}
 {% if faults %}
 ## Faults
@@ -39,7 +45,7 @@ recovery = back within every SLA and stayed (1 s resolution); experiment = when 
 | lost acks | status |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {% for f in faults -%}
-| {{ f.fault }} | {{ f.detect }} | {{ f.outage }} | {{ f.recovery }} | {{ f.experiment }} | {{ f.bound }} \
+| {{ f.fault | cell }} | {{ f.detect }} | {{ f.outage }} | {{ f.recovery }} | {{ f.experiment }} | {{ f.bound }} \
 | {{ f.failed }} | {{ f.lost }} | {{ f.status }} |
 {% endfor %}
 {% endif %}
@@ -50,7 +56,7 @@ Per window, exact client figures; failed = 5xx, no answer or the locustfile's fa
 | window | operation | requests | failed | 4xx | p50 (ms) | p95 (ms) | p99 (ms) |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 {% for w in operations %}{% for o in w.rows -%}
-| {{ w.window }} | {{ o.method }} {{ o.name }} | {{ o.requests }} \
+| {{ w.window | cell }} | {{ o.method | cell }} {{ o.name | cell }} | {{ o.requests }} \
 | {{ o.failures }} ({{ "%.2f" % (100 * o.failure_ratio) }} %) | {{ o.client_errors }} | {{ "%.1f" % o.p50_ms }} \
 | {{ "%.1f" % o.p95_ms }} | {{ "%.1f" % o.p99_ms }} |
 {% endfor %}{% endfor %}
@@ -62,11 +68,22 @@ Lost acknowledged missions: {{ lost }}.
 | figure | window | value | source |
 | --- | --- | --- | --- |
 {% for s in shown -%}
-| {{ s.figure }} | {{ s.window }} | {{ s.value | replace("|", "/") }} | {{ s.source }} |
+| {{ s.figure | cell }} | {{ s.window | cell }} | {{ s.value | cell }} | {{ s.source | cell }} |
 {% endfor %}
 {% endif %}"""
 
 ICON = {"PASS": "✅", "FAIL": "❌", "INCONCLUSIVE": "⚠️"}
+
+
+_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
+
+
+def cell(v: object) -> str:
+    """A Markdown table cell that stays one cell: HTML escaped (no tag or heading gets in), pipes
+    escaped, newlines as ``<br>``."""
+    text = html.escape(str(v), quote=False).replace("|", "\\|")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+    return _BREAKS.sub("\ufffd", text)  # other line breaks and control characters: one visible mark
 
 
 def _fmt(v: float | None) -> str:
@@ -75,6 +92,8 @@ def _fmt(v: float | None) -> str:
 
 def render(run: Run, j: Judgement, status: str) -> str:
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env.filters["cell"] = cell
+    failed = first_event(run.events, "run_failed")
     lost = next((r for r in j.results if r.id == "lost_acks"), None)
     lost_text = ("not known (" + lost.message + ")" if lost is None or lost.status == Status.INCONCLUSIVE
                  else lost.message) if lost else "not judged"
@@ -82,10 +101,9 @@ def render(run: Run, j: Judgement, status: str) -> str:
         verdict=j.verdict.value, status=status, profile=run.profile.get("name", "?"), run=run.path.name,
         passed=sum(r.status == Status.PASS for r in j.results), failed=sum(r.status == Status.FAIL for r in j.results),
         inconclusive=sum(r.status == Status.INCONCLUSIVE for r in j.results), results=j.results, icon=ICON,
-        fmt=_fmt, faults=tables.faults(j), operations=tables.operations(run), lost=lost_text, shown=shown(run))
+        fmt=_fmt, faults=tables.faults(j), operations=tables.operations(run), lost=lost_text, shown=shown(run),
+        failure=None if failed is None else str(failed.get("reason") or "no reason recorded"))
 
 
 def write(path: Path, run: Run, j: Judgement, status: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(run, j, status))
-    tmp.replace(path)
+    write_atomic(path, render(run, j, status), root=run.path)

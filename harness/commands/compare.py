@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from analysis.compare import Tolerance, compare, exit_code
+from contract.rundir import REQUESTS_GLOB
 from harness.app import app
 from harness.errors import BadInput
 
@@ -25,11 +25,16 @@ def compare_cmd(
 ) -> None:
     """Compare a run with a baseline run: latency (Mann-Whitney U, bootstrap p95), errors, throughput."""
     for d in (baseline, run):
-        if not any(d.glob("requests.*.csv")):
+        if not any(d.glob(REQUESTS_GLOB)):
             raise BadInput(f"{d}: not a run directory with recorded requests")
     if not 0 <= marginal <= fail:
         raise BadInput(f"--marginal {marginal} / --fail {fail}: expected 0 <= marginal <= fail")
-    results = compare(baseline, run, Tolerance(marginal=marginal, fail=fail))
+    from analysis.compare import Tolerance, Unusable, compare, exit_code  # scipy, pandas: only when comparing
+
+    try:
+        results = compare(baseline, run, Tolerance(marginal=marginal, fail=fail))
+    except Unusable as exc:  # damaged evidence is bad input, never a regression
+        raise BadInput(str(exc)) from None
     for c in results:
         typer.echo(f"{c.metric:<15} {c.classification.upper():<9} {c.detail}")
     code = exit_code(results)

@@ -8,13 +8,8 @@ from typing import Annotated
 
 import typer
 
-from harness import profile as profile_mod
 from harness.app import app
-from harness.chaos.runner import run_fault
 from harness.errors import BadInput, GamedayError
-from harness.redact import Redactor, env_secrets
-from harness.rundir import new_run_dir, write_profile
-from harness.timeline import Timeline
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a field: path.to.field=value")]
 
@@ -29,6 +24,12 @@ def fault(
     = None,
 ) -> None:
     """Run one fault's experiment against the target (Ctrl-C: rollbacks run, exit 3)."""
+    from harness import profile as profile_mod
+    from harness.chaos.runner import run_fault  # Chaos Toolkit: only when a fault runs
+    from harness.redact import Redactor, env_secrets
+    from harness.rundir import new_run_dir, write_profile
+    from harness.timeline import Timeline
+
     p = profile_mod.load(profile, set_ or [])
     chosen = next((f for f in p.faults if f.id == fault_id), None)
     if chosen is None:

@@ -8,18 +8,21 @@ holding no run directory, or an --out whose directory does not exist.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from analysis.history import Row, collect, find_runs
-from analysis.render import history as page
 from harness.app import app
 from harness.errors import BadInput
+from harness.redact import say_safely
+
+if TYPE_CHECKING:
+    from analysis.history import Row
 
 
 def _check(runs_dir: Path, out: Path) -> None:
     """Refuse, naming the path, rather than write an empty page somewhere unexpected."""
+    from analysis.history import find_runs
     if not runs_dir.exists():
         raise BadInput(f"{runs_dir}: no such directory")
     if not runs_dir.is_dir():
@@ -34,6 +37,8 @@ def _check(runs_dir: Path, out: Path) -> None:
 
 def _line(r: Row) -> str:
     verdict = r.verdict or "not judged"
+    if r.verdict is None and r.note:
+        return f"{r.started_utc or '-':<21} not judged: {r.note}  {r.path}"
     p95 = "-" if r.p95_baseline_ms is None else f"{r.p95_baseline_ms:g}"
     return f"{r.started_utc or '-':<21} {verdict:<13} {r.status:<12} p95 {p95:>8} ms  {r.source:<12} {r.path}"
 
@@ -47,8 +52,11 @@ def history(
     verdict), from the run directories alone; history.json beside it. Exit 0, 64 bad input."""
     target = out if out is not None else runs_dir / "index.html"
     _check(runs_dir, target)
+    from analysis.history import collect  # pandas, matplotlib: only when a page is built
+    from analysis.render import history as page
+
     rows = collect(runs_dir, target.parent)
     data = page.write(target, rows, runs_dir)
     for r in rows:
-        typer.echo(_line(r))
+        typer.echo(say_safely(_line(r)))
     typer.echo(f"{len(rows)} runs, {sum(r.in_trends for r in rows)} charted; page {target}; rows {data}")

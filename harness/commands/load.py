@@ -8,27 +8,23 @@ nothing: ``gameday run`` and ``gameday compare`` do.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from analysis.locust_stats import read_final
-from analysis.requests import read_acks, read_requests, summarize
-from harness import profile as profile_mod
 from harness.app import app
 from harness.errors import BadInput
-from harness.load import preflight
-from harness.load.display import Progress
-from harness.load.runner import LoadSpec, run
-from harness.redact import Redactor, env_secrets
-from harness.rundir import new_run_dir, write_profile
-from harness.target import endpoints
-from harness.timeline import Timeline
+
+if TYPE_CHECKING:
+    from harness.load.runner import LoadSpec
+    from harness.profile import Profile
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a profile field: path.to.field=value")]
 
 
-def spec_from_profile(p: profile_mod.Profile, host: str, run_dir: Path, duration_s: float) -> LoadSpec:
+def spec_from_profile(p: Profile, host: str, run_dir: Path, duration_s: float) -> LoadSpec:
+    from harness.load.runner import LoadSpec
+
     ld = p.load
     return LoadSpec(locustfile=ld.locustfile, host=host, run_dir=run_dir, duration_s=duration_s,
                     users=ld.users, spawn_rate=ld.spawn_rate, workers=ld.workers,
@@ -44,6 +40,10 @@ def load(
     set_: SetOption = None,
 ) -> None:
     """Run the profile's load alone against its target and record every request."""
+    from harness import profile as profile_mod
+    from harness.load import preflight
+    from harness.target import endpoints
+
     p = profile_mod.load(profile, set_ or [])
     seconds = duration if duration is not None else p.phases.warmup_s + p.phases.baseline_s + p.phases.cooldown_s
     preflight.check_duration(seconds)
@@ -55,6 +55,14 @@ def load(
     except BadInput as exc:
         hint = "; start it with 'gameday sandbox up'" if p.target.kind == "sandbox" else ""
         raise BadInput(f"{exc}{hint}") from None
+    from analysis.locust_stats import read_final  # pandas: only once there is a run to summarise
+    from analysis.recorded import read_acks, read_requests, summarize
+    from harness.load.display import Progress
+    from harness.load.runner import run
+    from harness.redact import Redactor, env_secrets
+    from harness.rundir import new_run_dir, write_profile
+    from harness.timeline import Timeline
+
     run_dir = new_run_dir(p, out, "load")
     redactor = Redactor(p.secrets.values())
     redactor.add(env_secrets())

@@ -9,10 +9,8 @@ from typing import Annotated
 
 import typer
 
-from harness import profile as profile_mod
 from harness.app import app
 from harness.errors import BadInput, GamedayError
-from harness.safety.plan import plan_profile, render
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a field: path.to.field=value")]
 
@@ -25,6 +23,9 @@ def plan(
 ) -> None:
     """Resolve every fault's targets (nodes, DB instances, Redis, deployment) and print what would be
     done; change nothing. Exit 64 if anything is outside the allow-list or resolves to nothing."""
+    from harness import profile as profile_mod
+    from harness.safety.plan import plan_profile, render  # boto3, kubernetes: only when planning
+
     p = profile_mod.load(profile, set_ or [])
     if not p.faults:
         raise BadInput(f"{profile}: no faults to plan")

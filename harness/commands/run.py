@@ -1,6 +1,7 @@
 """``gameday run [PROFILE]``, the certification run; ``gameday judge RUN_DIR``, the verdict again.
 
-Exit codes: 0 GO · 1 NO-GO · 2 INCONCLUSIVE · 3 aborted by the guard or interrupted · 64 bad input.
+Exit codes (contract.exitcodes): 0 GO · 1 NO-GO · 2 INCONCLUSIVE · 3 aborted by the guard or interrupted ·
+4 could not be completed (the harness or the target failed; results.json and the reports say what) · 64 bad input.
 """
 
 from __future__ import annotations
@@ -10,17 +11,11 @@ from typing import Annotated
 
 import typer
 
-from analysis import results
-from analysis.judge import judge as judge_run
-from analysis.render import charts, html, junit, markdown
-from analysis.run import load_run
-from harness import profile as profile_mod
+from analysis.errors import NotARun
+from contract.exitcodes import ExitCode
 from harness.app import app
 from harness.errors import BadInput
-from harness.notify import Notifier
-from harness.orchestrator import certify, preflight
-from harness.rundir import new_run_dir
-from harness.shield import shielded
+from harness.redact import say_safely
 
 DEFAULT_PROFILE = Path("profiles/sandbox.yaml")
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a profile field: path.to.field=value")]
@@ -28,6 +23,11 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a p
 
 def _verdict(run_dir: Path) -> int:
     """Judge the directory and render it: results.json, report.md, junit.xml, report.html, figures/."""
+    from analysis import results  # pandas, scipy, matplotlib: only when judging
+    from analysis.judge import judge as judge_run
+    from analysis.render import charts, html, junit, markdown
+    from analysis.run import load_run
+
     run = load_run(run_dir)
     j = judge_run(run)
     status = results.run_status(run_dir)
@@ -35,8 +35,8 @@ def _verdict(run_dir: Path) -> int:
     markdown.write(run_dir / "report.md", run, j, status)
     junit.write(run_dir / "junit.xml", j, run_dir.name, status)
     html.write(run_dir, run, j, status, charts.render(run))
-    for line in results.lines(j, status):
-        typer.echo(line)
+    for line in results.lines(j, status, run_dir):
+        typer.echo(say_safely(line))
     return results.exit_code(j, status)
 
 
@@ -52,16 +52,31 @@ def run(
     keep_up: Annotated[bool, typer.Option(help="leave the sandbox running afterwards")] = False,
 ) -> None:
     """Certify: load, faults, evidence, verdict. Exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE, 3 aborted, 64 bad input."""
+    from harness import profile as profile_mod
+    from harness.notify import Notifier
+    from harness.orchestrator import certify, preflight  # Chaos Toolkit, Locust, cloud clients
+    from harness.rundir import new_run_dir
+    from harness.shield import shielded
+
     p = profile_mod.load(profile, set_ or [])
     preflight(p)
     notifier = Notifier.for_profile(p)  # its ${ENV_VAR}s resolved: bad input before anything starts
     run_dir = new_run_dir(p, out)
     typer.echo(f"run directory {run_dir}")
     with notifier.started(run_dir, _say):  # never fails the run; flushed within notify.flush_s
-        outcome = certify(p, run_dir, _say, keep_up=keep_up, listeners=[notifier.on_event])
+        failed: Exception | None = None
+        try:
+            outcome = certify(p, run_dir, _say, keep_up=keep_up, listeners=[notifier.on_event])
+        except BadInput:
+            raise  # refused before anything ran (a fault outside the allow-list): exit 64
+        except Exception as exc:  # the harness or the target failed: judged and reported all the same
+            failed = exc
         with shielded(_say):  # a partial run is judged and rendered whatever the signals
             code = _verdict(run_dir)
         notifier.verdict()
+    if failed is not None:
+        typer.echo(f"run could not be completed: {failed}; results {run_dir / 'results.json'}")
+        raise typer.Exit(ExitCode.NOT_COMPLETED)
     typer.echo(f"{outcome.status} in {outcome.ended - outcome.started:.0f} s; results {run_dir / 'results.json'}")
     raise typer.Exit(code)
 
@@ -77,6 +92,10 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> 
 def judge(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
     """Judge a run directory again, from its files alone (offline); rewrites results.json,
     report.md and junit.xml. Exit codes as for run."""
-    if not (run_dir / "timeline.jsonl").is_file():
-        raise BadInput(f"{run_dir}: not a run directory (no timeline.jsonl)")
+    from analysis.run import require_run
+
+    try:
+        require_run(run_dir)
+    except NotARun as exc:
+        raise BadInput(str(exc)) from None
     raise typer.Exit(_verdict(run_dir))

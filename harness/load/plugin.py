@@ -43,9 +43,10 @@ from locust.clients import HttpSession
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-REQUEST_HEADER = ["t_start", "latency_ms", "name", "method", "status", "ok", "error", "mission_id",
-                  "t_intended", "latency_intended_ms"]
-ACK_HEADER = ["t_ack", "mission_id", "latency_ms", "startup_ms", "pool"]
+from contract.rundir import ACK_COLUMNS, REQUEST_COLUMNS  # standard library only, no harness import
+
+REQUEST_HEADER = list(REQUEST_COLUMNS)
+ACK_HEADER = list(ACK_COLUMNS)
 OPEN_NAME = "/v1/crews"
 
 RUN_DIR = os.environ.get("GAMEDAY_RUN_DIR", "")
@@ -205,10 +206,12 @@ class _Collector:
                     f.flush()
                     os.fsync(f.fileno())
                     f.close()
+        from contract.atomic import write_atomic  # standard library only: light enough for a Locust process
+
         try:
-            with open(os.path.join(self.run_dir, "load", "workers.json"), "w") as f:
-                json.dump({wid: {k: v for k, v in w.items() if k != "last_seq"} for wid, w in self.workers.items()},
-                          f, indent=1)
+            write_atomic(os.path.join(self.run_dir, "load", "workers.json"),
+                         json.dumps({wid: {k: v for k, v in w.items() if k != "last_seq"}
+                                     for wid, w in self.workers.items()}, indent=1))
         except OSError:
             pass
 
@@ -279,8 +282,9 @@ def _flush_loop() -> None:
 
 
 def _progress_loop(environment: Environment) -> None:
+    from contract.atomic import write_atomic  # standard library only: light enough for a Locust process
+
     path = os.path.join(RUN_DIR, "load", "progress.json")
-    tmp = path + ".tmp"
     while True:
         gevent.sleep(1.0)
         runner = environment.runner
@@ -295,9 +299,7 @@ def _progress_loop(environment: Environment) -> None:
             "p95_10s_ms": total.get_current_response_time_percentile(0.95) or 0,
         }
         try:
-            with open(tmp, "w") as f:
-                json.dump(data, f)
-            os.replace(tmp, path)
+            write_atomic(path, json.dumps(data))
         except OSError:
             pass
 

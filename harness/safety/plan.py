@@ -21,10 +21,9 @@ from harness.chaos import experiment as xp
 from harness.chaos import sla_config
 from harness.errors import BadInput, ExperimentError, GamedayError, NotAllowed, NothingToTarget, TargetUnavailable
 from harness.profile import Fault, Profile
-from harness.safety import allow, screen
+from harness.safety import allow, sandbox_target, screen
 from harness.safety import cluster as cl
 from harness.safety import rollback as rollback_check
-from harness.safety import sandbox as sb
 from harness.safety.model import Decision, FaultPlan, PlannedStep
 
 
@@ -33,7 +32,7 @@ class PlanContext:
     """What several faults of one profile share: one look at the sandbox, one set of API clients."""
 
     profile: Profile
-    sandbox: sb.SandboxContext | None = None
+    sandbox: sandbox_target.SandboxContext | None = None
     apis: cl.ClusterApis | None = None
     interval: scrape.ScrapeInterval | None = None
 
@@ -49,9 +48,9 @@ class PlanContext:
             self.interval = scrape.learn(url, scrape.profile_interval(self.profile))
         return self.interval
 
-    def sandbox_ctx(self) -> sb.SandboxContext:
+    def sandbox_ctx(self) -> sandbox_target.SandboxContext:
         if self.sandbox is None:
-            self.sandbox = sb.context(self.profile)
+            self.sandbox = sandbox_target.context(self.profile)
         return self.sandbox
 
     def cluster_apis(self, need_kube: bool, need_aws: bool) -> cl.ClusterApis:
@@ -86,7 +85,7 @@ def plan_fault(profile: Profile, fault: Fault, extra: Mapping[str, Any] | None =
     notes: list[str] = []
     env: dict[str, str] = {}
     apis: cl.ClusterApis | None = None
-    sctx: sb.SandboxContext | None = None
+    sctx: sandbox_target.SandboxContext | None = None
     if kind == "sandbox":
         sctx = ctx.sandbox_ctx()
         if not sctx.live:
@@ -94,7 +93,7 @@ def plan_fault(profile: Profile, fault: Fault, extra: Mapping[str, Any] | None =
                 raise TargetUnavailable(f"fault {fault.id}: the sandbox is not up ({sctx.control}/status does not "
                                         f"answer); start it with `gameday sandbox up`")
             notes.append(sctx.note)
-        base = sb.overlay(sctx)
+        base = sandbox_target.overlay(sctx)
         source = sctx.source
     else:
         apis = ctx.cluster_apis(xp.uses(raw, xp.KUBE_MODULES), xp.uses(raw, xp.AWS_MODULES))
@@ -144,7 +143,7 @@ def plan_fault(profile: Profile, fault: Fault, extra: Mapping[str, Any] | None =
             _refuse_unset(fault, act, args)
         if kind == "sandbox":
             assert sctx is not None
-            steps.append(sb.describe(act, args, sctx))
+            steps.append(sandbox_target.describe(act, args, sctx))
         else:
             assert apis is not None
             steps.append(cl.describe(act, args, apis))

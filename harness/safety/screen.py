@@ -288,9 +288,9 @@ def write_decisions(run_dir: Path, fault: str, decisions: tuple[Decision, ...], 
     """``safety/decisions.json`` in the run directory: {fault: [decision, ...]}, this fault's entry
     replaced; written to a temporary file and renamed, so a reader never sees half of it."""
     import json
-    import os
-    import tempfile
     from dataclasses import asdict
+
+    from contract.atomic import write_atomic
 
     path = run_dir / "safety" / "decisions.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -300,14 +300,4 @@ def write_decisions(run_dir: Path, fault: str, decisions: tuple[Decision, ...], 
         doc = {}
     entry = [asdict(d) for d in decisions]
     doc[fault] = redact(entry) if redact is not None else entry
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".decisions-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, json.dumps(doc, indent=2, sort_keys=True))

@@ -28,7 +28,7 @@ async def redis_settings(cfg: SandboxConfig) -> dict[str, Any]:
         client = aioredis.Redis(host="127.0.0.1", port=cfg.ports.redis(inst), socket_timeout=1,
                                 socket_connect_timeout=1, decode_responses=True)
         try:
-            got: dict[str, str] = {}
+            got: dict[str | None, str | None] = {}  # redis-py's type; keys are str (decode_responses)
             for key in REDIS_KEYS:
                 got.update(await client.config_get(key))
             out[inst] = got

@@ -126,7 +126,7 @@ class Cluster:
                 argv.append("--unhealthy")
         self.pods[pod.name] = pod
         self.sup.start(Managed(name=pod.name, argv=argv, restart=True, restart_delay_s=1.0,
-                               on_restart=lambda m, p=pod: self._restarted(p)))
+                               on_restart=lambda _managed: self._restarted(pod)))
         self.emit("pod_created", pod=pod.name, deployment=deployment, node=pod.node,
                   revision=revision)
         self._publish_targets()

@@ -49,8 +49,8 @@ class RedisOps:
         for s in SENTINELS:
             client = _probe_client(self.cfg.ports.sentinel(s))
             try:
-                addr = await client.execute_command("SENTINEL", "get-master-addr-by-name",
-                                                    REDIS_MASTER_NAME)
+                addr = await client.execute_command(  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    "SENTINEL", "get-master-addr-by-name", REDIS_MASTER_NAME)
                 if addr:
                     inst = self._instance_at(int(addr[1]))
                     if inst:

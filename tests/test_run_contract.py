@@ -132,7 +132,7 @@ def test_junit_is_valid_xml_for_any_message() -> None:
 def test_report_md_cells_stay_cells(tmp_path: Path) -> None:
     run = load_run(build(tmp_path / "run"))
     text = markdown.render(run, _judgement(), "completed")
-    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "<script>" not in text and "</script>" not in text and "&lt;script>" in text
     assert not any(line.startswith("# Injected") for line in text.splitlines())
     row = next(line for line in text.splitlines() if line.startswith("| latency_p95"))
     assert len(re.findall(r"(?<!\\)\|", row)) == 7  # six cells, whatever the message holds

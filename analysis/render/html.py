@@ -57,6 +57,15 @@ stayed there, at 1 s resolution; experiment: when the Chaos Toolkit experiment's
 <td>{{ f.experiment }}</td><td>{{ f.bound }}</td><td>{{ f.failed }}</td><td>{{ f.lost }}</td>
 <td class="{{ f.status }}">{{ f.status }}</td></tr>{% endfor %}
 </table>{% endif %}
+<h2>Evidence resolution</h2>
+<p>Client figures (latency, failures, start-up, recovery) are exact, over every request; recovery is judged over
+{{ res.recovery_window_s | round(1) }} s windows sliding by 1 s. Prometheus figures:
+{% if res.interval_s %}scrape interval <b>{{ res.interval_s | round(1) }} s</b> ({{ res.source }}), every query range at
+least <b>{{ res.min_range_s | round(1) }} s</b>, snapshot step {{ res.step_s }} s.{% else %}scrape interval not
+recorded in this run.{% endif %}</p>
+{% if res.queries %}<details><summary>the queries as run</summary><table>
+{% for name, q in res.queries.items() %}<tr><td>{{ name }}</td><td><code>{{ q }}</code></td></tr>{% endfor %}
+</table></details>{% endif %}
 {% if operations %}<h2>Operations</h2>
 <p class="muted">Per window, every request name, exact client figures (like Locust's statistics table), failed
 operations first. Failed: 5xx, no answer, or the locustfile's own failure mark; 4xx are shown apart.</p>
@@ -121,7 +130,7 @@ def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str
         verdict=j.verdict.value, status=status, run=run.path.name, profile=run.profile.get("name", "?"),
         passed=sum(r.status == Status.PASS for r in res), failed=sum(r.status == Status.FAIL for r in res),
         inconclusive=sum(r.status == Status.INCONCLUSIVE for r in res), results=res, fmt=_fmt, missing=missing,
-        faults=tables.faults(j), operations=tables.operations(run), signoff=signoff,
+        faults=tables.faults(j), operations=tables.operations(run), res=tables.resolution(run), signoff=signoff,
         charts=[{"name": n, "data": base64.b64encode(b).decode()} for n, b in charts.items()])
 
 

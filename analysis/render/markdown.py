@@ -3,7 +3,6 @@ row per fault. Short enough for a PR comment; the HTML report carries the charts
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
@@ -49,6 +48,14 @@ recovery = back within every SLA and stayed (1 s resolution); experiment = when 
 | {{ f.failed }} | {{ f.lost }} | {{ f.status }} |
 {% endfor %}
 {% endif %}
+## Evidence resolution
+
+Client figures (latency, failures, start-up, recovery) are exact, every request; recovery is judged over \
+{{ res.recovery_window_s | round(1) }} s windows sliding by 1 s. Prometheus figures: \
+{% if res.interval_s %}scrape interval {{ res.interval_s | round(1) }} s ({{ res.source }}), every query range \
+at least {{ res.min_range_s | round(1) }} s, snapshot step {{ res.step_s }} s.{% else %}scrape interval not \
+recorded.{% endif %}
+
 ## Operations
 
 Per window, exact client figures; failed = 5xx, no answer or the locustfile's failure mark (4xx apart).
@@ -75,13 +82,14 @@ Lost acknowledged missions: {{ lost }}.
 ICON = {"PASS": "✅", "FAIL": "❌", "INCONCLUSIVE": "⚠️"}
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 _BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
 
 
 def cell(v: object) -> str:
-    """A Markdown table cell that stays one cell: HTML escaped (no tag or heading gets in), pipes
-    escaped, newlines as ``<br>``."""
-    text = html.escape(str(v), quote=False).replace("|", "\\|")
+    """A Markdown table cell that stays one cell: no HTML tag gets in (a ``<`` that could open one
+    is ``&lt;``; "p95 1.9 s < 30 s" stays as written), pipes escaped, newlines as ``<br>``."""
+    text = _TAG.sub("&lt;", str(v)).replace("|", "\\|")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
     return _BREAKS.sub("\ufffd", text)  # other line breaks and control characters: one visible mark
 
@@ -101,7 +109,8 @@ def render(run: Run, j: Judgement, status: str) -> str:
         verdict=j.verdict.value, status=status, profile=run.profile.get("name", "?"), run=run.path.name,
         passed=sum(r.status == Status.PASS for r in j.results), failed=sum(r.status == Status.FAIL for r in j.results),
         inconclusive=sum(r.status == Status.INCONCLUSIVE for r in j.results), results=j.results, icon=ICON,
-        fmt=_fmt, faults=tables.faults(j), operations=tables.operations(run), lost=lost_text, shown=shown(run),
+        fmt=_fmt, faults=tables.faults(j), operations=tables.operations(run), res=tables.resolution(run),
+        lost=lost_text, shown=shown(run),
         failure=None if failed is None else str(failed.get("reason") or "no reason recorded"))
 
 

@@ -56,3 +56,30 @@ def faults(j: Judgement) -> list[FaultRow]:
             failed=str(d.get("failed_requests", "-")),
             lost="-" if lost is None else str(n_lost or 0), status=r.status.value))
     return out
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How fine the evidence is: the client figures are exact; Prometheus figures are as fine as
+    the target's scrape interval and the query ranges it forced (the ``scrape_interval`` event)."""
+
+    interval_s: float | None
+    source: str
+    min_range_s: float | None
+    step_s: float | None
+    recovery_window_s: float
+    queries: dict[str, str]
+
+
+def resolution(run: Run) -> Resolution:
+    e = next((x for x in run.events if x.get("event") == "scrape_interval"), None) or {}
+
+    def num(key: str) -> float | None:
+        v = e.get(key)
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    queries = e.get("queries")
+    return Resolution(
+        interval_s=num("interval_s"), source=str(e.get("source", "not recorded")), min_range_s=num("min_range_s"),
+        step_s=num("step_s"), recovery_window_s=run.threshold("recovery_window_s", 5.0),
+        queries={str(k): str(v) for k, v in queries.items()} if isinstance(queries, dict) else {})

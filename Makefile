@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= profiles/sandbox.yaml
 
-.PHONY: bootstrap run test lint typecheck pytest clean
+.PHONY: bootstrap run test test-fast lint typecheck pytest clean
 
 bootstrap:
 	./scripts/bootstrap
@@ -24,6 +24,10 @@ pytest: bootstrap
 	$(BIN)/pytest -q -ra --durations=25
 
 test: lint typecheck pytest
+
+# the layer without a sandbox, to run while working (not the CI gate: that is `make test`)
+test-fast: bootstrap
+	$(BIN)/pytest -q -m "not sandbox and not slow"
 
 clean:
 	-$(BIN)/python -m sandbox down

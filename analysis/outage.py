@@ -6,8 +6,8 @@ Windows of ``window_s`` slide by ``step_s`` (1 s) from ``t0``; a window is *bad*
 SLAs is broken in it:
 
 - an operation's failures (5xx, no answer, the locustfile's failure mark) reach its line;
-- an operation's p95 reaches its line;
-- the crews acknowledged in it start up with a p95 at or over the start-up line;
+- an operation's p95 reaches its line (once it has ``min_samples`` answers in the window);
+- the crews acknowledged in it start up with a p95 at or over the start-up line (same minimum);
 - nothing at all was answered in it (every client waiting is an outage too).
 
 Only whole windows are judged (the last starts ``window_s`` before the end; a horizon shorter
@@ -40,12 +40,14 @@ class RecoveryLines:
     window_s: float = 5.0
     step_s: float = 1.0
     sustain_s: float = 5.0
+    min_samples: int = 20  # a p95 in a window needs this many answers (nearest rank: 2 over the line)
 
     @classmethod
     def from_checks(cls, checks: dict[str, Any]) -> RecoveryLines:
         return cls(checks=checks, startup_p95_ms=float(checks.get("warm_startup_p95_s", 2.0)) * 1000,
                    window_s=float(checks.get("recovery_window_s", 5.0)),
-                   sustain_s=float(checks.get("recovery_sustain_s", 5.0)))
+                   sustain_s=float(checks.get("recovery_sustain_s", 5.0)),
+                   min_samples=int(checks.get("recovery_min_samples", 20)))
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,14 @@ def _window_breaches(ops: list[_Op], startup_t: np.ndarray, startup_ms: np.ndarr
         bad = int(op.failures[hi] - op.failures[lo])
         if bad and bad / n >= slo.max_error_ratio:
             out.append(f"{op.name}: {bad} of {n} failed")
-        p95 = float(np.percentile(op.latency[lo:hi], 95, method="inverted_cdf"))
-        if p95 >= slo.p95_ms:
-            out.append(f"{op.name}: p95 {p95:.0f} ms >= {slo.p95_ms:g} ms")
+        if n >= lines.min_samples:  # fewer: the p95 is the window's maximum, one slow answer
+            p95 = float(np.percentile(op.latency[lo:hi], 95, method="inverted_cdf"))
+            if p95 >= slo.p95_ms:
+                out.append(f"{op.name}: p95 {p95:.0f} ms >= {slo.p95_ms:g} ms")
     if answered == 0:
         out.append("no request answered")
     lo, hi = np.searchsorted(startup_t, [a, b], side="left")
-    if hi > lo:
+    if hi - lo >= lines.min_samples:
         p95 = float(np.percentile(startup_ms[lo:hi], 95, method="inverted_cdf"))
         if p95 >= lines.startup_p95_ms:
             out.append(f"crew start-up p95 {p95 / 1000:.2f} s >= {lines.startup_p95_ms / 1000:g} s")

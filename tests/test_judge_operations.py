@@ -225,7 +225,8 @@ def test_slow_crew_start_up_after_the_fault_delays_recovery(tmp_path: Path) -> N
     # no failure, but crews start in 3.3 s for 10 s after the injection
     st = _startups(10, 140, 50.0)
     st = [(t, 3300.0, p) if 72 <= t < 82 else (t, ms, p) for t, ms, p in st]
-    run = write_run(tmp_path, traffic(0, 140), events=_injected(72.0), startups=st)
+    run = write_run(tmp_path, traffic(0, 140), events=_injected(72.0), startups=st,
+                    checks={"recovery_min_samples": 5})  # 2 crews a second: 10 in a 5 s window
     r = of(run, "recovery_time")[0]
     assert r.status == Status.PASS and r.value is not None and 9.5 <= r.value <= 11.0
     assert r.details["time_to_detect_s"] is None  # nothing failed: only slow
@@ -258,3 +259,34 @@ def test_a_sliver_of_window_at_the_end_is_not_an_outage(tmp_path: Path) -> None:
     run = write_run(tmp_path, reqs, phases=phases, events=_injected(72.0, "node-drain"))
     r = of(run, "recovery_time")[0]
     assert r.status == Status.PASS and r.value == 0.0, r.message
+
+
+def test_one_slow_answer_in_a_sparse_window_is_not_an_outage(tmp_path: Path) -> None:
+    # 1 crew a second: a 5 s window holds 5, whose nearest-rank p95 is their maximum; one slow
+    # crew right before the next fault must not read as "never recovered"
+    reqs = traffic(0, 140)
+    for r in reqs:
+        if r.name == CREWS and 106.0 <= r.t < 107.0:
+            r.latency = 240.0
+    run = write_run(tmp_path, reqs, events=_injected(72.0))
+    r = of(run, "recovery_time")[0]
+    assert r.status == Status.PASS and r.value == 0.0, r.message
+
+
+def test_an_aborted_run_is_not_silent_after_its_load_stopped(tmp_path: Path) -> None:
+    # the load stopped at 100; the window stayed open to 110 (the run's clean-up): no answer
+    # after the load's end is not the service failing
+    run = write_run(tmp_path, traffic(0, 100), events=_injected(72.0),
+                    phases=(("warmup", 0, 10), ("baseline", 10, 70), ("fault:db-failover", 70, 110)))
+    r = of(run, "recovery_time")[0]
+    assert r.status == Status.PASS and r.value == 0.0, r.message
+
+
+def test_a_fault_window_that_is_all_outage_is_left_to_recovery_time(tmp_path: Path) -> None:
+    # failures from the injection to the end of the window: nothing of its own to judge (not a
+    # PASS on the few requests before the injection)
+    reqs = _outage(traffic(0, 140), 70.5, 110.0)
+    run = write_run(tmp_path, reqs, events=_injected(70.3))
+    assert not [r for r in of(run, "error_rate_5xx") if r.window.startswith("fault:")]
+    assert not [r for r in of(run, "operation_errors") if r.window.startswith("fault:")]
+    assert statuses(of(run, "recovery_time")) == {Status.PASS}  # back 1 s after 110, bound 120 s

@@ -16,6 +16,7 @@ from analysis.verdict import CheckResult, Status, inconclusive
 from analysis.windows import Window
 
 JUDGED_FOR_LATENCY = ("baseline", "cooldown")  # not warm-up, not the fault windows
+FAULT_REST_MIN = 50  # requests a fault window must keep outside its outage to be judged on its own
 
 
 def _prometheus_p95_ms(run: Run, w: Window) -> float | None:
@@ -65,6 +66,8 @@ def error_rate_5xx(run: Run) -> list[CheckResult]:
         if w.name == "warmup":
             continue
         df, excluded = outside_outage(run, w, in_window(run.requests, w))
+        if w.is_fault and excluded and len(df) < FAULT_REST_MIN:
+            continue  # the window is (nearly) all outage: recovery_time judges it, not a handful of requests
         if df.empty:
             out.append(inconclusive("error_rate_5xx", w.label(), "no request recorded in this window" + excluded,
                                     limit))

@@ -26,7 +26,9 @@ def horizon(run: Run, t0: float) -> float:
     fault's, and its recovery is measured over it, not cut off."""
     later = [float(e["t"]) for e in run.events if e.get("event") == "fault_injected" and float(e["t"]) > t0]
     last = max([w.end for w in run.windows], default=t0)
-    return min(later) if later else last
+    if len(run.requests):  # not past the last answer: after the load stopped, silence is not an outage
+        last = min(last, float((run.requests["t_start"] + run.requests["latency_ms"] / 1000).max()))
+    return max(t0, min(later) if later else last)
 
 
 def fault_outage(run: Run, w: Window) -> Outage | None:
@@ -39,7 +41,7 @@ def _fault_outage(run: Run, w: Window) -> Outage | None:
     if injected is None:
         return None
     t0 = float(injected["t"])
-    return outage(w.fault or "", run.requests, run.acks, t0, max(horizon(run, t0), w.end),
+    return outage(w.fault or "", run.requests, run.acks, t0, horizon(run, t0),
                   RecoveryLines.from_checks(run.checks))
 
 

@@ -58,12 +58,13 @@ CASES = {
     "warm-pool-0": Case({"warm_pool_size": 0}, extra=CREW_SAMPLES,
                         failed=frozenset({"agent_startup_warm", "latency_p95", "operation_p95"})),
     # the release is never rolled back by the platform (the experiment's own rollback restores it);
-    # maxUnavailable keeps the old pods serving, so clients see no outage: only the rollback fails
+    # maxUnavailable keeps the old pods serving, so clients see no outage: only the rollback fails,
+    # and the rollout audit reads the switched-off setting that caused it (§4.2)
     "auto-rollback-off": Case({"auto_rollback": "false"},
                               [_fault("bad-release", "bad-release.json", 40, rollback_timeout_s=20,
                                       api_recovery_timeout_s=20)],
                               [*STEADY, "automated_rollback", "recovery_time"],
-                              frozenset({"automated_rollback"})),
+                              frozenset({"automated_rollback", "audit_rollout"})),
     # asynchronous replication, stalled before the primary dies: acknowledged missions are lost
     "async-replication-stall": Case({"replication": "async"},
                                     [_fault("db-failover", "db-failover-replication-stall.json", 90)],

@@ -37,7 +37,7 @@ class RecoveryLines:
 
     checks: dict[str, Any]  # the profile's checks: per-operation lines are looked up here
     startup_p95_ms: float
-    window_s: float = 10.0  # a 5 s window held ~21 crews: two slow ones at once broke its p95
+    window_s: float = 5.0
     step_s: float = 1.0
     sustain_s: float = 5.0
     min_samples: int = 20  # a p95 in a window needs this many answers (nearest rank: 2 over the line)
@@ -45,7 +45,7 @@ class RecoveryLines:
     @classmethod
     def from_checks(cls, checks: dict[str, Any]) -> RecoveryLines:
         return cls(checks=checks, startup_p95_ms=float(checks.get("warm_startup_p95_s", 2.0)) * 1000,
-                   window_s=float(checks.get("recovery_window_s", 10.0)),
+                   window_s=float(checks.get("recovery_window_s", 5.0)),
                    sustain_s=float(checks.get("recovery_sustain_s", 5.0)),
                    min_samples=int(checks.get("recovery_min_samples", 20)))
 

@@ -280,7 +280,7 @@ class Checks(_Strict):
                                 description="the request name of a crew spawn (its 201 is the acknowledgement)")
     min_crew_success: float = Field(0.99, ge=0, le=1,
                                     description="acknowledged crews / crew-spawn attempts, outside fault windows")
-    recovery_window_s: float = Field(10.0, gt=0, le=300,
+    recovery_window_s: float = Field(5.0, gt=0, le=300,
                                      description="recovery: every SLA is judged over windows this long, sliding "
                                                  "by 1 s from the injection")
     recovery_sustain_s: float = Field(5.0, ge=0, le=3600,

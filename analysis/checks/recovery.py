@@ -57,7 +57,7 @@ def recovery_time(run: Run) -> list[CheckResult]:
             if o.failed_requests > budget:
                 ok = False
                 msg += f"; the drain's error budget is {budget}"
-        window = f"{run.threshold('recovery_window_s', 10):g} s windows sliding by 1 s"
+        window = f"{run.threshold('recovery_window_s', 5):g} s windows sliding by 1 s"
         out.append(CheckResult("recovery_time", Status.PASS if ok else Status.FAIL,
                                None if took is None else round(took, 3), bound, w.label(),
                                f"{o.requests} client answers after injection, {window}", msg, details))

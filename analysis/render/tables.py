@@ -81,5 +81,5 @@ def resolution(run: Run) -> Resolution:
     queries = e.get("queries")
     return Resolution(
         interval_s=num("interval_s"), source=str(e.get("source", "not recorded")), min_range_s=num("min_range_s"),
-        step_s=num("step_s"), recovery_window_s=run.threshold("recovery_window_s", 10.0),
+        step_s=num("step_s"), recovery_window_s=run.threshold("recovery_window_s", 5.0),
         queries={str(k): str(v) for k, v in queries.items()} if isinstance(queries, dict) else {})

@@ -35,16 +35,7 @@ def read_requests(run_dir: Path) -> pd.DataFrame:
 
 def read_requests_checked(run_dir: Path) -> tuple[pd.DataFrame, list[Damage]]:
     """Every valid request row of the run, sorted by start time, and every damage (file and line)."""
-    frames, damage = [], []
-    for f in sorted(run_dir.glob(REQUESTS_GLOB)):
-        df, dmg = _read_rows(f, run_dir, Evidence.REQUESTS, COLUMNS, REQUEST_REQUIRED, _REQUEST_ROW)
-        damage += dmg
-        if df is not None:
-            frames.append(df)
-    if not frames:
-        return _empty(COLUMNS), damage
-    out = pd.concat(frames, ignore_index=True)
-    return out.sort_values("t_start", kind="stable").reset_index(drop=True), damage
+    return _read_all(run_dir, REQUESTS_GLOB, Evidence.REQUESTS, COLUMNS, REQUEST_REQUIRED, _REQUEST_ROW, "t_start")
 
 
 def read_acks(run_dir: Path) -> pd.DataFrame:
@@ -54,15 +45,21 @@ def read_acks(run_dir: Path) -> pd.DataFrame:
 
 
 def read_acks_checked(run_dir: Path) -> tuple[pd.DataFrame, list[Damage]]:
+    return _read_all(run_dir, ACKS_GLOB, Evidence.ACKS, ACK_COLUMNS, ACK_REQUIRED, _ACK_ROW, "t_ack")
+
+
+def _read_all(run_dir: Path, glob: str, evidence: Evidence, columns: dict[str, str], required: tuple[str, ...],
+              row: tuple[str, ...], sort_by: str) -> tuple[pd.DataFrame, list[Damage]]:
+    """Every per-process file of one kind, valid rows concatenated and sorted, with their damage."""
     frames, damage = [], []
-    for f in sorted(run_dir.glob(ACKS_GLOB)):
-        df, dmg = _read_rows(f, run_dir, Evidence.ACKS, ACK_COLUMNS, ACK_REQUIRED, _ACK_ROW)
+    for f in sorted(run_dir.glob(glob)):
+        df, dmg = _read_rows(f, run_dir, evidence, columns, required, row)
         damage += dmg
         if df is not None:
             frames.append(df)
     if not frames:
-        return _empty(ACK_COLUMNS), damage
-    return pd.concat(frames, ignore_index=True).sort_values("t_ack", kind="stable").reset_index(drop=True), damage
+        return _empty(columns), damage
+    return pd.concat(frames, ignore_index=True).sort_values(sort_by, kind="stable").reset_index(drop=True), damage
 
 
 def _empty(columns: dict[str, str]) -> pd.DataFrame:

@@ -87,7 +87,7 @@ def snapshot(prometheus_url: str, queries: Mapping[str, str], start: float, end:
     """Every query over [start, end]; Prometheus unreachable makes each one a recorded failure.
     ``scrape_interval_s`` (and where it was read) goes into each sidecar."""
     resolution = {"scrape_interval_s": scrape_interval_s, "scrape_interval_source": interval_source}
-    prom = PrometheusConnect(url=prometheus_url, disable_ssl=True, timeout=10)
+    prom = PrometheusConnect(url=prometheus_url, disable_ssl=False, timeout=10)  # https: certificates verified
     if not _reachable(prom):
         err = f"Prometheus at {prometheus_url} unreachable"
         out: list[Snapshot] = []

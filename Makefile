@@ -25,9 +25,9 @@ pytest: bootstrap
 
 test: lint typecheck pytest
 
-# the layer without a sandbox, to run while working (not the CI gate: that is `make test`)
+# tests/unit + tests/cli, no sandbox: to run while working, <= 60 s (the CI gate is `make test`)
 test-fast: bootstrap
-	$(BIN)/pytest -q -m "not sandbox and not slow"
+	$(BIN)/pytest -q -n 2 tests/unit tests/cli -m "not sandbox and not slow"
 
 clean:
 	-$(BIN)/python -m sandbox down

@@ -32,6 +32,7 @@ from analysis import results
 from analysis.judge import judge
 from analysis.run import load_run
 from analysis.windows import first_event, read_timeline
+from contract.events import Event
 
 MAX_DEPTH = 2  # runs/<id>/ and runs/<group>/<id>/ (e.g. one folder per game day)
 
@@ -115,7 +116,7 @@ def _walk(d: Path, depth: int) -> Iterator[Path]:
 
 
 def _started(events: list[dict[str, Any]]) -> float | None:
-    first = first_event(events, "run_started")
+    first = first_event(events, Event.RUN_STARTED)
     times = [float(e["t"]) for e in events if isinstance(e.get("t"), int | float)]
     if first is not None and isinstance(first.get("t"), int | float):
         return float(first["t"])
@@ -133,11 +134,11 @@ def utc(t: float | None) -> str | None:
 
 def _kind(events: list[dict[str, Any]]) -> str:
     """certification (``gameday run``: phases), fault (``gameday fault``), or load (``gameday load``)."""
-    started = first_event(events, "run_started")
+    started = first_event(events, Event.RUN_STARTED)
     if started is not None and started.get("kind"):
         return str(started["kind"])
-    if started is None and first_event(events, "load_started") is not None \
-            and first_event(events, "phase_started") is None:
+    if started is None and first_event(events, Event.LOAD_STARTED) is not None \
+            and first_event(events, Event.PHASE_STARTED) is None:
         return "load"
     return "certification"
 
@@ -152,7 +153,7 @@ def _profile(run_dir: Path) -> dict[str, Any]:
 
 def _identity(run_dir: Path, events: list[dict[str, Any]]) -> tuple[str | None, str | None]:
     """Profile name and target kind: from ``run_started``, else from the resolved profile."""
-    started = first_event(events, "run_started") or {}
+    started = first_event(events, Event.RUN_STARTED) or {}
     prof = _profile(run_dir)
     target = prof.get("target")
     kind = target.get("kind") if isinstance(target, dict) else None
@@ -266,7 +267,7 @@ def _status_of(run_dir: Path, kind: str) -> str:
     """A load run ends with ``load_stopped``, not ``run_finished``: it is not 'interrupted'."""
     if kind == "load":
         events = read_timeline(run_dir)
-        return "completed" if first_event(events, "load_stopped") is not None else "interrupted"
+        return "completed" if first_event(events, Event.LOAD_STOPPED) is not None else "interrupted"
     try:
         return results.run_status(run_dir)
     except (TypeError, ValueError):

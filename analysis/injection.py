@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.windows import first_event
+from contract.events import RUN_STOPPED, Event
 
 
 def injected_at(events: list[dict[str, Any]], fault: str) -> float | None:
     """When ``fault``'s first action started (unix s), or None when it never did."""
-    e = first_event(events, "fault_injected", fault=fault)
+    e = first_event(events, Event.FAULT_INJECTED, fault=fault)
     return float(e["t"]) if e is not None and isinstance(e.get("t"), int | float) else None
 
 
@@ -27,22 +28,22 @@ def not_injected_reason(events: list[dict[str, Any]], fault: str) -> str | None:
     """None when ``fault`` was injected; else why it was not, in words, from the timeline."""
     if injected_at(events, fault) is not None:
         return None
-    before = first_event(events, "steady_state_before", fault=fault)
+    before = first_event(events, Event.STEADY_STATE_BEFORE, fault=fault)
     if before is not None and before.get("met") is False:
         failed = [str(x) for x in before.get("failed") or []]
         detail = "; ".join(failed) if failed else f"see journals/{fault}.json"
         return f"{fault} was not injected: the steady state did not hold before injection: {detail}"
-    failed_run = first_event(events, "chaos_failed", fault=fault)
+    failed_run = first_event(events, Event.CHAOS_FAILED, fault=fault)
     if failed_run is not None:
         return f"{fault} was not injected: its experiment could not run: {failed_run.get('error', 'no detail')}"
-    done = first_event(events, "chaos_done", fault=fault)
+    done = first_event(events, Event.CHAOS_DONE, fault=fault)
     if done is not None:
         return f"{fault} was not injected: its experiment ended {done.get('status', '?')} before any action ran"
-    started = first_event(events, "chaos_started", fault=fault) or first_event(events, "phase_started",
+    started = first_event(events, Event.CHAOS_STARTED, fault=fault) or first_event(events, Event.PHASE_STARTED,
                                                                                phase=f"fault:{fault}")
     if started is None:
         return f"{fault} is not in this run"
-    for name in ("run_aborted", "run_interrupted", "run_failed"):
+    for name in RUN_STOPPED:
         e = first_event(events, name)
         if e is not None:
             return f"{fault} was not injected: the run ended first ({name}: {e.get('reason', '')})"

@@ -10,10 +10,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from analysis.checks import audits, client, missions, operations, platform, recovery, rollback, server, startup
+from analysis.checks import (
+    alerts,
+    audits,
+    autoscaling,
+    client,
+    missions,
+    operations,
+    platform,
+    recovery,
+    rollback,
+    server,
+    startup,
+)
 from analysis.damage import Evidence, describe
 from analysis.run import Run, required_damage
 from analysis.verdict import CheckResult, Verdict, guarded, inconclusive, verdict
+from contract.checks import CHECK_IDS
 
 Checker = Callable[[Run], Sequence[CheckResult]]
 
@@ -38,10 +51,17 @@ CHECKERS: dict[str, Checker] = {
     "audit_metrics": audits.audit_metrics,
     "audit_alert_rules": audits.audit_alert_rules,
     "audit_rollout": audits.audit_rollout,
+    "autoscale_out": autoscaling.autoscale_out,  # §6.2, under a spike phase
+    "autoscale_bounds": autoscaling.autoscale_bounds,
+    "autoscale_in": autoscaling.autoscale_in,
+    "queue_drained": autoscaling.queue_drained,
+    "audit_autoscaling": autoscaling.audit_autoscaling,
+    "alert_fired": alerts.alert_fired,  # §5.4, from Alertmanager's evidence: INCONCLUSIVE without it
+    "alert_routed": alerts.alert_routed,
+    "alert_resolved": alerts.alert_resolved,
+    "no_false_page": alerts.no_false_page,
 }
-ALL_CHECKS = ("latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "recovery_time", "lost_acks",
-              "automated_rollback", "operation_p95", "operation_errors", "crew_spawn_success", "mission_success",
-              "missions_stuck", "mission_time")
+ALL_CHECKS = CHECK_IDS  # required for GO unless the profile's checks.required says otherwise
 
 
 # the evidence each check reads besides the profile and the timeline (which every check needs:

@@ -19,9 +19,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.recorded import percentile
-
-DEFAULT_MIN_SAMPLES = 50  # a p95 by nearest rank over fewer is the 2nd-3rd largest sample: noise
-DEFAULT_CREW_OPERATION = "/v1/crews"
+from contract.checks import DEFAULT_CREW_OPERATION as DEFAULT_CREW_OPERATION  # re-exported
+from contract.checks import default
 
 
 def failed(df: pd.DataFrame) -> pd.Series:
@@ -54,14 +53,14 @@ def slo_for(checks: dict[str, Any], name: str) -> OperationSLO:
     own = ops.get(name) if isinstance(ops, dict) else None
     own = own if isinstance(own, dict) else {}
 
-    def pick(key: str, fallback_key: str, default: float) -> float:
+    def pick(key: str, fallback_key: str) -> float:
         v = own.get(key)
-        return float(v) if v is not None else float(checks.get(fallback_key, default))
+        return float(v) if v is not None else float(checks.get(fallback_key, default(fallback_key)))
 
     return OperationSLO(
-        p95_ms=pick("p95_ms", "p95_ms", 200.0),
-        max_error_ratio=pick("max_error_ratio", "max_5xx_ratio", 0.05),
-        min_samples=int(pick("min_samples", "min_operation_samples", DEFAULT_MIN_SAMPLES)),
+        p95_ms=pick("p95_ms", "p95_ms"),
+        max_error_ratio=pick("max_error_ratio", "max_5xx_ratio"),
+        min_samples=int(pick("min_samples", "min_operation_samples")),
         named=name in ops if isinstance(ops, dict) else False)
 
 
@@ -97,14 +96,17 @@ def stats(df: pd.DataFrame) -> list[OperationStats]:
         return out
     bad = failed(df).to_numpy()
     four = client_errors(df).to_numpy()
-    codes, names = pd.factorize(df["name"].astype(str))  # not np.unique: sorting a million strings is slow
-    methods = df["method"].astype(str).to_numpy()
+    # not np.unique: sorting a million strings is slow; not .astype(str) first: the columnar reader's
+    # names are categoricals, factorized from their codes without making a string per row
+    codes, names = pd.factorize(df["name"])
+    mcodes, mnames = pd.factorize(df["method"])
     lat = df["latency_ms"].to_numpy(dtype="float64")
     for code, name in enumerate(names):
         sel = codes == code
         values = lat[sel]
+        used = sorted({str(mnames[m]) for m in pd.unique(mcodes[sel]) if m >= 0})
         out.append(OperationStats(
-            name=str(name), method="/".join(sorted(set(methods[sel].tolist()))), requests=int(sel.sum()),
+            name=str(name), method="/".join(used), requests=int(sel.sum()),
             failures=int(bad[sel].sum()), client_errors=int(four[sel].sum()),
             p50_ms=percentile(values, 50), p95_ms=percentile(values, 95), p99_ms=percentile(values, 99),
             max_ms=float(values.max())))

@@ -1,8 +1,9 @@
 """The recorded requests of a run directory, as one DataFrame, and exact statistics over them.
 
-Reads ``requests.*.csv`` (one file per Locust process; a torn last line of a killed process is
-dropped) — nothing else. Percentiles are exact nearest-rank over the raw samples, unlike
-Locust's own, which round response times to two significant digits.
+Reads ``requests.*.arrows`` (Arrow IPC streams, one per Locust process: ``analysis.streams``, in
+bounded memory) and ``requests.*.csv`` (older runs, and ``gameday export``; a torn last line of
+a killed process is dropped) — nothing else. Percentiles are exact nearest-rank over the raw
+samples, unlike Locust's own, which round response times to two significant digits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ import pandas as pd
 
 from analysis.damage import Damage, Evidence
 from contract.rundir import ACK_COLUMNS as ACK_NAMES
-from contract.rundir import ACK_REQUIRED, ACKS_GLOB, REQUEST_COLUMNS, REQUEST_REQUIRED, REQUESTS_GLOB
+from contract.rundir import (
+    ACK_REQUIRED,
+    ACKS_GLOB,
+    ACKS_STREAM_GLOB,
+    REQUEST_COLUMNS,
+    REQUEST_REQUIRED,
+    REQUESTS_GLOB,
+    REQUESTS_STREAM_GLOB,
+)
 
 _DTYPES = {"t_start": "float64", "latency_ms": "float64", "name": "string", "method": "string",
            "status": "Int64", "ok": "Int64", "error": "string", "mission_id": "string",
@@ -35,7 +44,8 @@ def read_requests(run_dir: Path) -> pd.DataFrame:
 
 def read_requests_checked(run_dir: Path) -> tuple[pd.DataFrame, list[Damage]]:
     """Every valid request row of the run, sorted by start time, and every damage (file and line)."""
-    return _read_all(run_dir, REQUESTS_GLOB, Evidence.REQUESTS, COLUMNS, REQUEST_REQUIRED, _REQUEST_ROW, "t_start")
+    return _read_all(run_dir, REQUESTS_GLOB, Evidence.REQUESTS, COLUMNS, REQUEST_REQUIRED, _REQUEST_ROW, "t_start",
+                     REQUESTS_STREAM_GLOB)
 
 
 def read_acks(run_dir: Path) -> pd.DataFrame:
@@ -45,13 +55,24 @@ def read_acks(run_dir: Path) -> pd.DataFrame:
 
 
 def read_acks_checked(run_dir: Path) -> tuple[pd.DataFrame, list[Damage]]:
-    return _read_all(run_dir, ACKS_GLOB, Evidence.ACKS, ACK_COLUMNS, ACK_REQUIRED, _ACK_ROW, "t_ack")
+    return _read_all(run_dir, ACKS_GLOB, Evidence.ACKS, ACK_COLUMNS, ACK_REQUIRED, _ACK_ROW, "t_ack", ACKS_STREAM_GLOB)
 
 
 def _read_all(run_dir: Path, glob: str, evidence: Evidence, columns: dict[str, str], required: tuple[str, ...],
-              row: tuple[str, ...], sort_by: str) -> tuple[pd.DataFrame, list[Damage]]:
-    """Every per-process file of one kind, valid rows concatenated and sorted, with their damage."""
+              row: tuple[str, ...], sort_by: str, stream_glob: str) -> tuple[pd.DataFrame, list[Damage]]:
+    """Every per-process file of one kind, valid rows concatenated and sorted, with their damage:
+    the Arrow streams (columnar, bounded memory) and the CSV files (older runs, exports)."""
     frames, damage = [], []
+    streams = sorted(run_dir.glob(stream_glob))
+    if streams:
+        from analysis.streams import read_streams  # pyarrow: only for a run that has streams
+        from contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA
+
+        schema = ACK_SCHEMA if evidence is Evidence.ACKS else REQUEST_SCHEMA
+        df, dmg = read_streams(run_dir, streams, evidence, columns, row, schema, sort_by)
+        damage += dmg
+        if df is not None:
+            frames.append(df)
     for f in sorted(run_dir.glob(glob)):
         df, dmg = _read_rows(f, run_dir, evidence, columns, required, row)
         damage += dmg
@@ -59,6 +80,10 @@ def _read_all(run_dir: Path, glob: str, evidence: Evidence, columns: dict[str, s
             frames.append(df)
     if not frames:
         return _empty(columns), damage
+    if len(frames) == 1 and streams:
+        return frames[0], damage  # already sorted, its dictionaries kept as categoricals
+    frames = [f.astype({c: "string" for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)})
+              for f in frames]
     return pd.concat(frames, ignore_index=True).sort_values(sort_by, kind="stable").reset_index(drop=True), damage
 
 

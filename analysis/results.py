@@ -14,6 +14,7 @@ from typing import Any
 from analysis.judge import Judgement
 from analysis.windows import first_event, read_timeline
 from contract.atomic import write_atomic
+from contract.events import Event
 from contract.exitcodes import ExitCode
 from contract.rundir import RESULTS_SCHEMA_VERSION
 
@@ -22,7 +23,7 @@ def run_status(run_dir: Path) -> str:
     """completed | aborted | interrupted | failed (an error stopped the collector) — or interrupted when the
     collector never finished."""
     events = read_timeline(run_dir)
-    done = first_event(events, "run_finished")
+    done = first_event(events, Event.RUN_FINISHED)
     if done is None:
         return "interrupted"
     return str(done.get("status", "completed"))
@@ -30,7 +31,7 @@ def run_status(run_dir: Path) -> str:
 
 def failure(run_dir: Path) -> str | None:
     """What stopped a run that could not be completed (its ``run_failed`` event), else None."""
-    failed = first_event(read_timeline(run_dir), "run_failed")
+    failed = first_event(read_timeline(run_dir), Event.RUN_FAILED)
     return None if failed is None else str(failed.get("reason") or "no reason recorded")
 
 

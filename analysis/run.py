@@ -25,6 +25,7 @@ from analysis.errors import NotARun as NotARun  # re-exported; defined apart so 
 from analysis.recorded import read_acks_checked, read_requests_checked
 from analysis.windows import Window, read_timeline_checked, windows
 from contract import rundir
+from contract.checks import default
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,23 @@ class Run:
     def damaged(self, *evidence: Evidence) -> list[Damage]:
         return [d for d in self.damage if d.evidence in evidence]
 
-    def threshold(self, key: str, default: float) -> float:
-        """The profile's ``checks.<key>``, else ``default``; a value that is not a finite number is
-        damaged evidence (never silently the default)."""
-        v = self.checks.get(key, default)
+    def threshold(self, key: str) -> float:
+        """The profile's ``checks.<key>``, else the contract's default (``contract.checks``: the
+        same the profile's model applies); a value that is not a finite number is damaged evidence
+        (never silently the default)."""
+        v = self.checks.get(key, default(key))
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             raise DamagedEvidence(Damage(Evidence.PROFILE, rundir.PROFILE, _line_of(self.profile_text, key),
                                          f"checks.{key} is {v!r}, expected a number"))
         return float(v)
+
+    def line(self, key: str) -> float | None:
+        """:meth:`threshold` for a chart's reference line: None where the value is damaged (the
+        judge reports the damage; a chart just draws no line)."""
+        try:
+            return self.threshold(key)
+        except DamagedEvidence:
+            return None
 
 
 def _line_of(text: str, key: str) -> int | None:

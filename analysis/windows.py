@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.damage import Damage, Evidence, utf8_lines
+from contract.events import Event
 
 T_MAX = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a datetime can show
 
@@ -110,15 +111,15 @@ def windows(events: list[dict[str, Any]], last_seen: float = 0.0) -> list[Window
         phase = e.get("phase")
         if not phase:
             continue
-        if e.get("event") == "phase_started":
+        if e.get("event") == Event.PHASE_STARTED:
             starts[phase] = float(e["t"])
-        elif e.get("event") == "phase_ended" and phase in starts:
+        elif e.get("event") == Event.PHASE_ENDED and phase in starts:
             out.append(Window(phase, starts.pop(phase), float(e["t"])))
     out += [Window(p, t, last, open=True) for p, t in starts.items()]
     return sorted(out, key=lambda w: w.start)
 
 
-def first_event(events: list[dict[str, Any]], name: str, **match: Any) -> dict[str, Any] | None:
+def first_event(events: list[dict[str, Any]], name: Event, **match: Any) -> dict[str, Any] | None:
     for e in events:
         if e.get("event") == name and all(e.get(k) == v for k, v in match.items()):
             return e

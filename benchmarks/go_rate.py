@@ -9,18 +9,24 @@ interval (scipy) — and builds ``gameday history`` over the runs.
 
     .venv/bin/python benchmarks/go_rate.py [--runs 10] [--out runs/go-rate] [--port-base 17400]
                                            [--profile profiles/smoke.yaml] [--set path=value ...]
+                                           [--lock /tmp/gameday-heavy.lock]
+With --lock, each run holds an exclusive flock on that file (one run at a time on a shared
+machine, others' heavy jobs in between), not the whole series.
 Exit 0 when every run said GO, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +65,19 @@ def one_run(i: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "not_passed": not_passed}
 
 
+@contextlib.contextmanager
+def _held(lock: Path | None) -> Iterator[None]:
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10)
@@ -68,6 +87,7 @@ def main() -> int:
     ap.add_argument("--port-base", type=int, default=17400)
     ap.add_argument("--timeout", type=float, default=600, help="per run (s)")
     ap.add_argument("--set", action="append", default=[], help="profile override, as for gameday run")
+    ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file during each run")
     args = ap.parse_args()
     if not 1 <= args.runs <= 100:
         print("go_rate: --runs: expected 1..100", file=sys.stderr)
@@ -75,7 +95,8 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(1, args.runs + 1):
-        row = one_run(i, args, args.out)
+        with _held(args.lock):
+            row = one_run(i, args, args.out)
         rows.append(row)
         print(f"{row['run']}  {row['verdict']:<12} exit {row['exit']}  {row['seconds']:6.1f} s", flush=True)
         for line in row["not_passed"]:

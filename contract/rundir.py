@@ -4,6 +4,7 @@ Locust plugin) and the reader (analysis). DESIGN.md "The run directory" describe
 from __future__ import annotations
 
 RESULTS_SCHEMA_VERSION = 1  # results.json "schema_version"; docs/results.schema.json describes it
+HISTORY_SCHEMA_VERSION = 1  # history.json "schema_version" (gameday history); docs/history.schema.json
 
 PROFILE = "profile.yaml"
 TIMELINE = "timeline.jsonl"
@@ -16,8 +17,20 @@ JUNIT = "junit.xml"
 FIGURES = "figures"
 PROMETHEUS = "prometheus"
 JOURNALS = "journals"
-REQUESTS_GLOB = "requests.*.csv"  # one file per Locust process
+# alerting (§5.4, harness.alerting -> analysis.alert_evidence): Alertmanager's v2 API polled during the run
+# (one JSON line per poll: {"t", "alerts": [...]} or {"t", "error"}), what the receivers got (one JSON line per
+# notification: {"t", "receiver", "payload"}), and how the collector fared (url, polls, errors)
+ALERTING = "alerting"
+ALERTMANAGER_POLLS = "alerting/alertmanager.jsonl"
+ALERT_NOTIFICATIONS = "alerting/notifications.jsonl"
+ALERTING_COLLECTOR = "alerting/collector.json"
+# one file per Locust process. Recorded as Arrow IPC streams (contract/columnar.py); the CSV form is
+# what older runs hold and what `gameday export` writes: readers read both
+REQUESTS_STREAM_GLOB = "requests.*.arrows"
+ACKS_STREAM_GLOB = "acks.*.arrows"
+REQUESTS_GLOB = "requests.*.csv"
 ACKS_GLOB = "acks.*.csv"
+STREAM_SUFFIX = ".arrows"
 
 # one row per request, in this order (the Locust plugin writes exactly this header)
 REQUEST_COLUMNS = ("t_start", "latency_ms", "name", "method", "status", "ok", "error", "mission_id",

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from contract.atomic import write_atomic
+from harness import promclient
+from harness.errors import BadInput
 from harness.profile import ClusterTarget
+from harness.promclient import PrometheusError
 from harness.target import Endpoints
 
 CHECKLIST_METRICS = (
@@ -39,18 +41,29 @@ def _get(url: str) -> Any:
     return r.json()
 
 
-def metrics_present(prometheus: str) -> dict[str, bool]:
+def _client(prometheus: str | promclient.Access) -> promclient.Client:
+    return promclient.client(promclient.at(prometheus) if isinstance(prometheus, str) else prometheus)
+
+
+def metrics_present(prometheus: str | promclient.Access) -> dict[str, bool]:
     names = "|".join(CHECKLIST_METRICS)
-    query = urllib.parse.urlencode({"query": f'count by (__name__) ({{__name__=~"{names}"}})'})
-    data = _get(f"{prometheus}/api/v1/query?{query}")
-    seen = {r["metric"].get("__name__") for r in data["data"]["result"]}
+    c = _client(prometheus)
+    try:
+        result = c.query(f'count by (__name__) ({{__name__=~"{names}"}})')
+    finally:
+        c.close()
+    seen = {r["metric"].get("__name__") for r in result}
     return {m: m in seen for m in CHECKLIST_METRICS}
 
 
-def alert_rules(prometheus: str) -> list[dict[str, str]]:
-    data = _get(f"{prometheus}/api/v1/rules?type=alert")
+def alert_rules(prometheus: str | promclient.Access) -> list[dict[str, str]]:
+    c = _client(prometheus)
+    try:
+        data = c.api("/api/v1/rules", {"type": "alert"})
+    finally:
+        c.close()
     return [{"name": r["name"], "severity": str(r.get("labels", {}).get("severity", "")), "health": r.get("health", "")}
-            for g in data["data"]["groups"] for r in g["rules"]]
+            for g in data["groups"] for r in g["rules"]]
 
 
 def cluster_rollout(cluster: ClusterTarget) -> dict[str, Any]:
@@ -85,10 +98,20 @@ def collect(ep: Endpoints, out: Path, cluster: ClusterTarget | None = None) -> d
             result["errors"]["rollout"] = f"{type(exc).__name__}: {exc}"[:300]
     elif "rollout" not in result:
         result["errors"]["rollout"] = result["errors"].get("servers") or "no source for the rollout settings"
+    if "autoscaling" not in result and cluster is not None:  # §6.2: the HPAs (the sandbox's come from /audit)
+        try:
+            from harness.hpa_specs import cluster_autoscaling
+
+            result["autoscaling"] = cluster_autoscaling(cluster)
+        except Exception as exc:  # kubeconfig, 403, unreachable: the judge says INCONCLUSIVE with this
+            result["errors"]["autoscaling"] = f"{type(exc).__name__}: {exc}"[:300]
+    elif "autoscaling" not in result:
+        result["errors"]["autoscaling"] = result["errors"].get("servers") or "no source for the HPA specs"
+    access = promclient.at(ep.prometheus, ep.prometheus_access)
     for key, fn in (("metrics", metrics_present), ("alert_rules", alert_rules)):
         try:
-            result[key] = fn(ep.prometheus)
-        except (requests.exceptions.RequestException, ValueError, KeyError) as exc:
+            result[key] = fn(access)
+        except (PrometheusError, BadInput, ValueError, KeyError, TypeError) as exc:
             result["errors"][key] = f"{type(exc).__name__}: {exc}"[:300]
     write_atomic(out, json.dumps(result, indent=2))
     return result

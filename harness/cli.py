@@ -3,7 +3,7 @@
 Every module imported here, command modules included, stays light (typer, pydantic at most):
 pandas, scipy, matplotlib, Chaos Toolkit, Locust, boto3 and kubernetes are imported inside the
 commands that use them, so ``gameday --help`` and ``gameday validate`` answer within half a
-second (``benchmarks/cli_startup.py``; tests/test_cli_imports.py keeps it so).
+second (``benchmarks/cli_startup.py``; tests/cli/test_cli_imports.py keeps it so).
 
 The sandbox is a separate program: ``gameday sandbox ...`` runs ``python -m sandbox ...`` in
 a child process and passes its exit code through, so the harness drives the sandbox only as
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Annotated
 
 import typer
 
@@ -33,12 +34,32 @@ def sandbox(ctx: typer.Context) -> None:
     raise typer.Exit(code)
 
 
+def _version_text() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return f"gameday {dist_version('gameday')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "gameday (not installed)"
+
+
 @app.command()
 def version() -> None:
     """Print gameday's version."""
-    from importlib.metadata import version as dist_version
+    typer.echo(_version_text().removeprefix("gameday "))
 
-    typer.echo(dist_version("gameday"))
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(_version_text())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="print gameday's version and exit")] = False) -> None:
+    """Chaos and SLA verification harness for HyperCode V2.0."""
 
 
 def _register() -> None:

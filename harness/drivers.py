@@ -47,6 +47,21 @@ def _ready(url: str, what: str) -> None:
         raise TargetUnavailable(f"{what} at {url} answered {r.status_code}")
 
 
+def _prometheus_ready(ep: Endpoints) -> None:
+    """Prometheus answers, with the profile's certificate checks and credentials
+    (harness.promclient): a refused token or an unverifiable certificate says which field."""
+    from harness import promclient
+
+    try:
+        c = promclient.client(promclient.at(ep.prometheus, ep.prometheus_access))
+        try:
+            c.ready()
+        finally:
+            c.close()
+    except promclient.PrometheusError as exc:
+        raise TargetUnavailable(str(exc)) from None
+
+
 @dataclass
 class Driver:
     """Base: a target someone else runs (external, cluster): check it, never start or stop it."""
@@ -57,7 +72,7 @@ class Driver:
     def prepare(self) -> Endpoints:
         ep = endpoints(self.profile)
         _ready(ep.api.rstrip("/") + "/healthz", "the API")
-        _ready(ep.prometheus.rstrip("/") + "/-/ready", "Prometheus")
+        _prometheus_ready(ep)
         return ep
 
     def teardown(self) -> None:

@@ -13,7 +13,6 @@ INCONCLUSIVE for the right reason.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from collections.abc import Mapping
@@ -21,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-from prometheus_api_client import PrometheusConnect
-from prometheus_api_client.exceptions import PrometheusApiClientException
-
 from contract.atomic import write_atomic
+from harness import promclient
+from harness.errors import BadInput
+from harness.promclient import Access, PrometheusError
 
 
 @dataclass(frozen=True)
@@ -34,10 +32,6 @@ class Snapshot:
     series: int
     points: int
     error: str | None
-
-
-def _utc(t: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(t, tz=dt.UTC)
 
 
 def _write_atomic(path: Path, write: Any) -> None:
@@ -53,14 +47,14 @@ def _step(step_s: float) -> str:
     return f"{int(step_s)}s" if float(step_s).is_integer() else f"{step_s:.3f}".rstrip("0")
 
 
-def snapshot_query(prom: PrometheusConnect, name: str, query: str, start: float, end: float, step_s: float,
+def snapshot_query(prom: promclient.Client, name: str, query: str, start: float, end: float, step_s: float,
                    out_dir: Path, resolution: Mapping[str, Any] | None = None) -> Snapshot:
     out_dir.mkdir(parents=True, exist_ok=True)
     error: str | None = None
     result: list[dict[str, Any]] = []
     try:
-        result = prom.custom_query_range(query, start_time=_utc(start), end_time=_utc(end), step=_step(step_s))
-    except (requests.exceptions.RequestException, PrometheusApiClientException, ValueError) as exc:
+        result = prom.query_range(query, start, end, _step(step_s))
+    except (PrometheusError, ValueError) as exc:
         error = f"{type(exc).__name__}: {str(exc)[:300]}"
     points = 0
 
@@ -81,15 +75,23 @@ def snapshot_query(prom: PrometheusConnect, name: str, query: str, start: float,
     return Snapshot(name, len(result), points, error)
 
 
-def snapshot(prometheus_url: str, queries: Mapping[str, str], start: float, end: float, step_s: float,
+def snapshot(prometheus: str | Access, queries: Mapping[str, str], start: float, end: float, step_s: float,
              out_dir: Path, *, scrape_interval_s: float | None = None,
              interval_source: str | None = None) -> list[Snapshot]:
-    """Every query over [start, end]; Prometheus unreachable makes each one a recorded failure.
+    """Every query over [start, end], through :mod:`harness.promclient` (certificates verified, the
+    profile's credentials); Prometheus unreachable, a certificate that does not verify or
+    credentials refused make each one a recorded failure that says so (the judge: INCONCLUSIVE).
     ``scrape_interval_s`` (and where it was read) goes into each sidecar."""
     resolution = {"scrape_interval_s": scrape_interval_s, "scrape_interval_source": interval_source}
-    prom = PrometheusConnect(url=prometheus_url, disable_ssl=False, timeout=10)  # https: certificates verified
-    if not _reachable(prom):
-        err = f"Prometheus at {prometheus_url} unreachable"
+    access = promclient.at(prometheus) if isinstance(prometheus, str) else prometheus
+    err: str | None = None
+    prom: promclient.Client | None = None
+    try:
+        prom = promclient.client(access)
+        prom.ready()
+    except (PrometheusError, BadInput) as exc:  # unreachable, certificate, credentials: said in each sidecar
+        err = f"{type(exc).__name__}: {str(exc)[:300]}"
+    if err is not None or prom is None:
         out: list[Snapshot] = []
         for name, query in queries.items():
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -99,12 +101,7 @@ def snapshot(prometheus_url: str, queries: Mapping[str, str], start: float, end:
             _write_atomic(out_dir / f"{name}.json", lambda f, m=meta: json.dump(m, f, indent=2))
             out.append(Snapshot(name, 0, 0, err))
         return out
-    return [snapshot_query(prom, n, q, start, end, step_s, out_dir, resolution) for n, q in queries.items()]
-
-
-def _reachable(prom: PrometheusConnect) -> bool:
     try:
-        r = requests.get(f"{prom.url}/-/ready", timeout=3)
-        return r.status_code == 200
-    except requests.exceptions.RequestException:
-        return False
+        return [snapshot_query(prom, n, q, start, end, step_s, out_dir, resolution) for n, q in queries.items()]
+    finally:
+        prom.close()

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from contract.events import Event
 from harness.profile import GuardSettings
 from harness.timeline import Timeline
 
@@ -50,6 +51,30 @@ class Abort:
     rule: Rule
     reason: str
     fault: str | None = None
+
+
+@dataclass(frozen=True)
+class Margin:
+    """The guard's distance from aborting, as the live display shows it."""
+
+    ratio: float | None  # failed / all requests per second now (Locust's 10 s rates); None: no traffic
+    line: float  # abort_error_ratio
+    bad_for_s: float  # seconds above the line that count toward abort_for_s (an excused outage does not)
+    abort_for_s: float
+    excused: str | None = None  # the fault whose outage does not count now
+    excused_for_s: float = 0.0
+
+    def describe(self) -> str:
+        if self.ratio is None:
+            return "guard: no traffic yet"
+        head = f"guard: errors {self.ratio:.0%} (abort above {self.line:.0%} for {self.abort_for_s:g} s)"
+        if self.bad_for_s > 0:
+            head += f", above for {self.bad_for_s:.0f} s: {self.abort_for_s - self.bad_for_s:.0f} s to abort"
+        elif self.ratio <= self.line:
+            head += f", margin {(self.line - self.ratio) * 100:.0f} points"
+        if self.excused:
+            head += f"; {self.excused}'s outage excused {self.excused_for_s:.0f} s more"
+        return head
 
 
 @dataclass(frozen=True)
@@ -130,7 +155,7 @@ class Guard:
 
     def on_event(self, event: dict[str, Any]) -> None:
         """A timeline listener: learns each injection from the chaos runner's ``fault_injected``."""
-        if event.get("event") == "fault_injected" and event.get("fault"):
+        if event.get("event") == Event.FAULT_INJECTED and event.get("fault"):
             self.fault_injected(str(event["fault"]))
 
     # -- the decision --------------------------------------------------------------------------
@@ -175,13 +200,29 @@ class Guard:
                  else "outside any fault's outage")
         return Abort(RULE_ERRORS, f"guard rule {RULE_ERRORS}: {line} {where}", w.fault if w else None)
 
+    def margin(self) -> Margin:
+        """How far the run is from the error rule, for the live display (reads, decides nothing)."""
+        now = self.clock()
+        with self._lock:
+            excuse, bad_since = self._excuse, self._bad_since
+        p = self.progress()
+        rps = float((p or {}).get("rps", 0) or 0)
+        ratio = float((p or {}).get("fail_per_s", 0) or 0) / rps if rps > 0 else None
+        counted_from = bad_since
+        if counted_from is not None and excuse is not None and excuse.until > counted_from and excuse.injected <= now:
+            counted_from = excuse.until
+        excused = excuse.fault if excuse is not None and excuse.injected <= now < excuse.until else None
+        bad_for = max(0.0, now - counted_from) if counted_from is not None else 0.0
+        return Margin(ratio, self.config.abort_error_ratio, bad_for, self.config.abort_for_s, excused,
+                      max(0.0, excuse.until - now) if excused and excuse else 0.0)
+
     def _loop(self) -> None:
         while not self._stop.wait(1.0):
             decision = self.decide()
             if decision and self.tripped is None:
                 self.abort = decision
                 self.tripped = decision.reason
-                self.timeline.append("guard_abort", reason=decision.reason, rule=decision.rule,
+                self.timeline.append(Event.GUARD_ABORT, reason=decision.reason, rule=decision.rule,
                                      fault=decision.fault)
                 os.kill(os.getpid(), signal.SIGINT)
                 return

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import scrape
+from contract.events import Event
+from harness import promclient, scrape, spike
+from harness.alerting import AlertWatch
+from harness.alerting import finish as finish_alerts
 from harness.audits import collect as collect_audits
 from harness.chaos import experiment as xp
 from harness.chaos import sla_config
@@ -56,7 +59,7 @@ def load_budget_s(profile: Profile) -> float:
     # the experiment is stopped past observe + recover + grace; the window may then hold the outage
     # until its recovery bound + grace after the injection (_hold_outage)
     faults = sum(f.observe_s + f.recover_s + _recovery_bound(profile, f) + 2 * grace + 30 for f in profile.faults)
-    return p.warmup_s + p.baseline_s + p.cooldown_s + faults + 60
+    return p.warmup_s + p.baseline_s + p.cooldown_s + spike.budget_s(p.spike) + faults + 60
 
 
 def _recovery_bound(profile: Profile, f: Fault) -> float:
@@ -64,22 +67,22 @@ def _recovery_bound(profile: Profile, f: Fault) -> float:
 
 
 def _phase(tl: Timeline, name: str, seconds: float, load: LoadRun, say: Say) -> None:
-    tl.append("phase_started", phase=name, planned_s=seconds)
+    tl.append(Event.PHASE_STARTED, phase=name, planned_s=seconds)
     say(f"phase {name} ({seconds:g} s)")
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if load.procs and load.procs[0].poll() is not None:
-            tl.append("load_died", phase=name, exit_code=load.procs[0].returncode)
+            tl.append(Event.LOAD_DIED, phase=name, exit_code=load.procs[0].returncode)
             say("the load generator exited early: see load/locust.log")
             break
         time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
-    tl.append("phase_ended", phase=name)
+    tl.append(Event.PHASE_ENDED, phase=name)
 
 
 def _faults(profile: Profile, tl: Timeline, run_dir: Path, guard: Guard, say: Say) -> None:
     for f in profile.faults:
         name = f"fault:{f.id}"
-        tl.append("phase_started", phase=name, experiment=str(f.experiment))
+        tl.append(Event.PHASE_STARTED, phase=name, experiment=str(f.experiment))
         say(f"phase {name}: {f.experiment.name}")
         # the guard excuses the fault's outage until its recovery bound + grace after the injection
         # (it learns the injection from the timeline), and stops the experiment past its own bound
@@ -100,7 +103,7 @@ def _faults(profile: Profile, tl: Timeline, run_dir: Path, guard: Guard, say: Sa
         until = max(injected + f.observe_s, time.time() + max(settle, 2 * profile.checks.step_s + 1))
         while time.time() < until:
             time.sleep(0.25)
-        tl.append("phase_ended", phase=name, ok=result.ok, recovery_s=result.recovery_s,
+        tl.append(Event.PHASE_ENDED, phase=name, ok=result.ok, recovery_s=result.recovery_s,
                   rollbacks_ok=result.rollbacks_ok)
         guard.fault_ended()
         say(f"  {f.id}: {'ok' if result.ok else 'NOT ok'}, recovery {result.recovery_s} s, "
@@ -133,7 +136,7 @@ def _hold_outage(profile: Profile, f: Fault, injected: float, progress: Callable
         held = True
         time.sleep(0.5)
     if held:
-        tl.append("outage_held", phase=name, fault=f.id, held_s=round(time.time() - since, 3),
+        tl.append(Event.OUTAGE_HELD, phase=name, fault=f.id, held_s=round(time.time() - since, 3),
                   until_bound=time.time() >= deadline)
 
 
@@ -146,13 +149,16 @@ def preflight(profile: Profile) -> None:
     if profile.load.users:
         preflight_load.check_locustfile(profile.load.locustfile)
     screen_profile(profile)
+    promclient.preflight(profile.target)  # secrets readable; a cluster's certificate and credentials accepted
     for f in profile.faults:
         xp.validate(xp.load(f.experiment), f.experiment)
     sla_config.refuse_thresholds(profile)  # one source of thresholds: the profile's checks
+    if profile.target.alertmanager is not None:
+        profile.target.alertmanager.headers()  # its credentials' ${VAR}s are set: else exit 64, nothing started
     if profile.target.kind == "sandbox":  # the interval it will be started with; re-read once it is up
         known = scrape.profile_interval(profile)
     else:
-        known = scrape.learn(profile.target.prometheus_url, scrape.profile_interval(profile))
+        known = scrape.learn(promclient.access_for(profile.target), scrape.profile_interval(profile))
     if known is not None:
         scrape.check_windows(profile, known)
 
@@ -162,13 +168,17 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
 
 
 def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
-            driver: Driver | None = None, listeners: Sequence[Listener] = ()) -> RunOutcome:
+            driver: Driver | None = None, listeners: Sequence[Listener] = (),
+            on_guard: Callable[[Guard], None] | None = None) -> RunOutcome:
     """Collect one run into ``run_dir`` (call :func:`preflight` first). An unreachable target or a
     refused fault raises before load; an interruption or a guard abort is returned as the
-    outcome, after the clean-up. ``listeners`` see every timeline event as written (notifications)."""
+    outcome, after the clean-up. ``listeners`` see every timeline event as written (notifications);
+    ``on_guard`` gets the guard once it watches (the live display shows its margin)."""
     redactor = Redactor(profile.secrets.values())
     redactor.add(env_secrets())
     redactor.add(profile.notify.secret_values())
+    if profile.target.alertmanager is not None:
+        redactor.add(profile.target.alertmanager.secret_values())
     write_profile(run_dir, profile, redactor)
     driver = driver or driver_for(profile, keep_up)
     tl = Timeline(run_dir / "timeline.jsonl", redact=redactor, listeners=listeners)
@@ -178,16 +188,20 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
     guard: Guard | None = None
     ep: Endpoints | None = None
     interval: scrape.ScrapeInterval | None = None
+    alerts: AlertWatch | None = None
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        tl.append("run_started", profile=profile.name, target=profile.target.kind,
+        tl.append(Event.RUN_STARTED, profile=profile.name, target=profile.target.kind,
                   faults=[f.id for f in profile.faults])
         say(f"target {profile.target.kind}: preparing")
         ep = driver.prepare()
-        tl.append("target_ready", api=ep.api, prometheus=ep.prometheus)
-        interval = scrape.learn(ep.prometheus, scrape.profile_interval(profile))
+        tl.append(Event.TARGET_READY, api=ep.api, prometheus=ep.prometheus)
+        if ep.alertmanager is not None:  # alerts fire and resolve during faults: watched from now on
+            alerts = AlertWatch(ep.alertmanager, run_dir,
+                                max_s=load_budget_s(profile) + profile.checks.mission_settle_s + 600).start()
+        interval = scrape.learn(promclient.at(ep.prometheus, ep.prometheus_access), scrape.profile_interval(profile))
         scrape.check_windows(profile, interval)  # refused before any load or fault
-        tl.append("scrape_interval", interval_s=interval.seconds, source=interval.source,
+        tl.append(Event.SCRAPE_INTERVAL, interval_s=interval.seconds, source=interval.source,
                   min_range_s=interval.min_range_s, step_s=interval.step_s(profile.checks.step_s),
                   queries=scrape.queries_for(profile, interval))
         say(interval.describe())
@@ -195,18 +209,27 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         if profile.faults:
             plan_profile(profile)  # allow-list and targets: refused before any load or fault
         ld = profile.load
+        shape = spike.shape_file(run_dir) if profile.phases.spike else None  # Locust follows the phases
+        if shape is not None:
+            spike.set_users(shape, ld.users, ld.spawn_rate)
         load = LoadRun(LoadSpec(locustfile=ld.locustfile, host=ep.api, run_dir=run_dir,
                                 duration_s=load_budget_s(profile), users=ld.users, spawn_rate=ld.spawn_rate,
                                 workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env),
                                 remote_workers=ld.remote_workers, master_bind=ld.master_bind,
-                                workers_wait_s=ld.workers_wait_s))
+                                workers_wait_s=ld.workers_wait_s, shape_file=shape))
         load.start()
-        tl.append("load_started", users=ld.users, workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min)
+        tl.append(Event.LOAD_STARTED, users=ld.users, workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min)
         guard = Guard(profile.guard, tl, load.progress)
         tl.listeners.append(guard.on_event)  # it learns each fault's injection from the timeline
         guard.start()
+        if on_guard is not None:
+            on_guard(guard)
         _phase(tl, "warmup", scrape.warmup_s(profile.phases.warmup_s, interval), load, say)
         _phase(tl, "baseline", profile.phases.baseline_s, load, say)
+        if profile.phases.spike is not None and shape is not None:
+            running = load
+            spike.run(profile, profile.phases.spike, shape, tl,
+                      lambda name, seconds: _phase(tl, name, seconds, running, say))
         _faults(profile, tl, run_dir, guard, say)
         _phase(tl, "cooldown", profile.phases.cooldown_s, load, say)
     except (KeyboardInterrupt, Interrupted) as exc:
@@ -214,32 +237,33 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
         status = "aborted" if aborted else "interrupted"
         reason = (guard.tripped if aborted and guard else None) or str(exc) or "interrupted (SIGINT/SIGTERM)"
         rule = guard.abort.rule if aborted and guard is not None and guard.abort else None
-        tl.append("run_aborted" if aborted else "run_interrupted", reason=reason,
+        tl.append(Event.RUN_ABORTED if aborted else Event.RUN_INTERRUPTED, reason=reason,
                   **({"rule": rule} if rule else {}))
         say(f"run {status}: {reason}")
     except Exception as exc:  # the target failed us, a fault was refused...: recorded as such, then raised
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
-        tl.append("run_failed", reason=reason)
+        tl.append(Event.RUN_FAILED, reason=reason)
         raise
     finally:
         with shielded(say):  # the clean-up must finish: another Ctrl-C is noted, not obeyed
             try:
-                _finish(profile, run_dir, tl, load, guard, ep, started, say, interval)
+                _finish(profile, run_dir, tl, load, guard, ep, started, say, interval, alerts)
             finally:
                 driver.teardown()
-                tl.append("run_finished", status=status)
+                tl.append(Event.RUN_FINISHED, status=status)
                 tl.close()
         signal.signal(signal.SIGTERM, previous)
     return RunOutcome(status, reason, started, time.time())
 
 
 def _finish(profile: Profile, run_dir: Path, tl: Timeline, load: LoadRun | None, guard: Guard | None,
-            ep: Endpoints | None, started: float, say: Say, interval: scrape.ScrapeInterval | None = None) -> None:
+            ep: Endpoints | None, started: float, say: Say, interval: scrape.ScrapeInterval | None = None,
+            alerts: AlertWatch | None = None) -> None:
     if guard is not None:
         guard.stop()
     if load is not None:
         load.stop()
-        tl.append("load_stopped")
+        tl.append(Event.LOAD_STOPPED)
     ended = time.time()
     if ep is None:
         return
@@ -247,16 +271,21 @@ def _finish(profile: Profile, run_dir: Path, tl: Timeline, load: LoadRun | None,
         ids = acknowledged_mission_ids(run_dir)
         say(f"reading back {len(ids)} acknowledged missions")
         rb = read_back(ep.api, ids, run_dir / "readback.json", settle_s=profile.checks.mission_settle_s)
-        tl.append("readback_done", asked=rb["asked"], missing=len(rb["missing"]), error=rb["error"],
+        tl.append(Event.READBACK_DONE, asked=rb["asked"], missing=len(rb["missing"]), error=rb["error"],
                   unsettled=rb["settle"]["unsettled"], waited_s=rb["settle"]["waited_s"])
     audit = collect_audits(ep, run_dir / "audits.json", profile.target.cluster)
-    tl.append("audits_collected", errors=audit["errors"])
+    tl.append(Event.AUDITS_COLLECTED, errors=audit["errors"])
     if interval is None:  # the run failed before the interval was read: the profile's word, else as written
         interval = scrape.profile_interval(profile) or scrape.ScrapeInterval(profile.checks.step_s, "unknown")
     # the last scrape lands (at most one interval later)
     time.sleep(max(min(3.0, 2 * profile.checks.step_s + 1), min(interval.seconds + 1.0, 61.0)))
-    snaps = snapshot(ep.prometheus, scrape.queries_for(profile, interval), started, time.time(),
+    if alerts is not None:
+        meta = finish_alerts(alerts, run_dir)
+        tl.append(Event.ALERTS_COLLECTED, url=meta["url"], polls=meta["polls"], failed=meta["failed"],
+                  notifications=meta["notifications"], error=meta["error"] or meta["last_error"])
+    snaps = snapshot(promclient.at(ep.prometheus, ep.prometheus_access), scrape.queries_for(profile, interval),
+                     started, time.time(),
                      interval.step_s(profile.checks.step_s), run_dir / "prometheus",
                      scrape_interval_s=interval.seconds, interval_source=interval.source)
-    tl.append("evidence_snapshot", window=[started, ended], series={s.name: s.points for s in snaps},
+    tl.append(Event.EVIDENCE_SNAPSHOT, window=[started, ended], series={s.name: s.points for s in snaps},
               errors={s.name: s.error for s in snaps if s.error})

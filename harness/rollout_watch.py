@@ -34,6 +34,7 @@ from analysis.rollout_evidence import (
     UnhealthyEvent,
 )
 from contract.atomic import write_atomic
+from contract.events import Event
 from harness.safety.model import FaultPlan
 from harness.timeline import Timeline
 
@@ -223,7 +224,7 @@ class RolloutWatch:
         except Exception as exc:  # the file could not be written: said on the timeline below
             self._error(f"writing {ROLLOUT_FILE}: {type(exc).__name__}: {exc}")
         if timeline is not None:
-            timeline.append("rollout_evidence", phase, fault=fault, path=str(ROLLOUT_FILE), polls=self.ev.polls,
+            timeline.append(Event.ROLLOUT_EVIDENCE, phase, fault=fault, path=str(ROLLOUT_FILE), polls=self.ev.polls,
                             states=len(self.ev.states), unhealthy_events=len(self.ev.unhealthy),
                             errors=self.ev.errors[:3])
         return self.ev

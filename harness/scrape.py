@@ -21,11 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 import yaml
 
+from harness import promclient
 from harness.errors import BadInput
 from harness.profile import DEFAULT_PROMQL, Profile, ProfileError
 
@@ -191,19 +190,8 @@ def profile_interval(profile: Profile) -> ScrapeInterval | None:
     return None
 
 
-def _session(url: str) -> requests.Session:
-    s = requests.Session()
-    if urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
-        s.trust_env = False  # never send loopback calls through a proxy
-    return s
-
-
-def _get(session: requests.Session, url: str, timeout: float, params: dict[str, str] | None = None) -> Any:
-    resp = session.get(url, params=params, timeout=timeout)
-    body = resp.json()
-    if resp.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
-        raise ValueError(f"answered {resp.status_code}")
-    return body.get("data")
+def _access(prometheus: str | promclient.Access) -> promclient.Access:
+    return promclient.at(prometheus) if isinstance(prometheus, str) else prometheus
 
 
 def from_config(config_yaml: str) -> float | None:
@@ -229,26 +217,37 @@ def from_targets(data: Any) -> float | None:
     return max(values) if values else None
 
 
-def learn(prometheus_url: str | None, fallback: ScrapeInterval | None, timeout_s: float = 3.0) -> ScrapeInterval:
+def learn(prometheus: str | promclient.Access | None, fallback: ScrapeInterval | None,
+          timeout_s: float = 3.0) -> ScrapeInterval:
     """The target's scrape interval: Prometheus's configuration (``/api/v1/status/config``), else
     its targets (``/api/v1/targets``), else ``fallback`` (the profile). The longest interval of
     any job is taken: a range must hold samples of every series the checks read.
     BadInput when none of them tells (a range guessed wrong is a run of "no data")."""
     tried: list[str] = []
-    if prometheus_url:
-        base = prometheus_url.rstrip("/")
-        session = _session(base)
+    prometheus_url = prometheus if isinstance(prometheus, str) or prometheus is None else prometheus.url
+    if prometheus:
+        access = _access(prometheus)
+        base = access.url
         readers: tuple[tuple[str, Callable[[Any], float | None]], ...] = (
             ("/api/v1/status/config", _from_status_config), ("/api/v1/targets", from_targets))
-        for path, read in readers:
+        try:
+            client: promclient.Client | None = promclient.client(access, timeout_s)
+        except BadInput as exc:  # a secret that cannot be read: said, and the fallback used
+            tried.append(str(exc)[:200])
+            client = None
+        for path, read in readers if client is not None else ():
+            assert client is not None
             try:
-                value = read(_get(session, base + path, timeout_s))
-            except (requests.RequestException, ValueError, yaml.YAMLError, KeyError, TypeError) as exc:
-                tried.append(f"{path}: {type(exc).__name__}: {str(exc)[:120]}")
+                value = read(client.api(path, timeout_s=timeout_s))
+            except (promclient.PrometheusError, ValueError, yaml.YAMLError, KeyError, TypeError) as exc:
+                tried.append(f"{path}: {type(exc).__name__}: {str(exc)[:160]}")
                 continue
             if value and value > 0:
+                client.close()
                 return ScrapeInterval(value, f"Prometheus {base}{path}")
             tried.append(f"{path}: no scrape interval in the answer")
+        if client is not None:
+            client.close()
     if fallback is not None:
         return fallback if not tried else ScrapeInterval(fallback.seconds, f"{fallback.source}; Prometheus did not "
                                                                             f"tell ({'; '.join(tried)})")
@@ -257,7 +256,7 @@ def learn(prometheus_url: str | None, fallback: ScrapeInterval | None, timeout_s
                    f"set checks.scrape_interval_s in the profile")
 
 
-def wait_for_scrapes(prometheus_url: str, since: float, interval: ScrapeInterval, *,
+def wait_for_scrapes(prometheus: str | promclient.Access, since: float, interval: ScrapeInterval, *,
                      clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                      timeout_s: float | None = None) -> tuple[int, float]:
     """Wait until some target was scraped :data:`MIN_SAMPLES` times since ``since`` (unix s), so
@@ -266,18 +265,24 @@ def wait_for_scrapes(prometheus_url: str, since: float, interval: ScrapeInterval
     (the checks then say what is missing)."""
     started = clock()
     deadline = started + (timeout_s if timeout_s is not None else (MIN_SAMPLES + 1) * interval.seconds)
-    session = _session(prometheus_url)
+    try:
+        client: promclient.Client | None = promclient.client(_access(prometheus), 3.0)
+    except BadInput:
+        client = None  # a secret that cannot be read: no scrapes seen, the checks say what is missing
     seen = 0
     while True:
         span = max(1.0, clock() - since)
         q = f"max(count_over_time(up[{format_duration(span)}]))"
         try:
-            data = _get(session, prometheus_url.rstrip("/") + "/api/v1/query", 3.0, {"query": q})
-            result = (data or {}).get("result") or []
+            if client is None:
+                raise ValueError("no client")
+            result = client.query(q, timeout_s=3.0)
             seen = int(float(result[0]["value"][1])) if result else 0
-        except (requests.RequestException, ValueError, KeyError, IndexError, TypeError):
+        except (promclient.PrometheusError, ValueError, KeyError, IndexError, TypeError):
             seen = 0
         if seen >= MIN_SAMPLES or clock() >= deadline:
+            if client is not None:
+                client.close()
             return seen, round(clock() - started, 3)
         sleep(min(1.0, max(0.0, deadline - clock())))
 

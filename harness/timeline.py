@@ -1,6 +1,7 @@
 """The run's timeline: one JSON object per line, appended and flushed as it happens.
 
-``{"t": <unix seconds, float>, "event": ..., "phase": ..., ...}``. Every part of a run (load,
+``{"t": <unix seconds, float>, "event": ..., "phase": ..., ...}``; ``event`` is one of
+:class:`contract.events.Event`, and nothing else is written. Every part of a run (load,
 chaos, guard, orchestrator) writes here through one :class:`Timeline`; a run killed half-way
 leaves every event written so far on disk. Listeners (e.g. notifications) are called with each
 event as written, after the write; one that raises is logged and never breaks the run.
@@ -16,6 +17,9 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from contract.events import Event
+from contract.events import event as as_event
 
 Clock = Callable[[], float]
 Listener = Callable[[dict[str, Any]], None]
@@ -35,8 +39,12 @@ class Timeline:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
 
-    def append(self, event: str, phase: str | None = None, **fields: Any) -> dict[str, Any]:
-        rec: dict[str, Any] = {"t": self._clock(), "event": event}
+    def append(self, event: Event | str, phase: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Write one event. ``event`` is a :class:`contract.events.Event` (a name that is one is taken
+        as it); any other name raises ``ValueError`` before anything is written: the judge finds
+        events only by the contract's names, so an unknown one would be evidence nobody reads."""
+        name = as_event(event)
+        rec: dict[str, Any] = {"t": self._clock(), "event": name.value}
         if phase is not None:
             rec["phase"] = phase
         rec.update(fields)
@@ -50,7 +58,7 @@ class Timeline:
             try:
                 listener(rec)
             except Exception:
-                log.exception("timeline listener %r failed on %s", listener, event)
+                log.exception("timeline listener %r failed on %s", listener, name.value)
         return rec
 
     def close(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 import urllib.error
@@ -17,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from . import config, procs
+from . import config, procs, statedir
 from .config import ConfigError, SandboxConfig
 from .layout import Layout, load_or_create_secrets
 
@@ -26,8 +25,9 @@ BINARIES = [  # binary, Debian package
     ("postgres", "postgresql-15"), ("initdb", "postgresql-15"), ("pg_basebackup", "postgresql-15"),
     ("psql", "postgresql-client-15"), ("pgbouncer", "pgbouncer"), ("redis-server", "redis-server"),
     ("redis-sentinel", "redis-sentinel"), ("prometheus", "prometheus"), ("nginx", "nginx-light"),
+    ("prometheus-alertmanager", "prometheus-alertmanager"),
 ]
-DATA_DIRS = ["pg", "pgbouncer", "redis", "sentinel", "nginx", "prometheus", "run"]
+DATA_DIRS = ["pg", "pgbouncer", "redis", "sentinel", "nginx", "prometheus", "alerting", "run"]
 
 
 def _fail(msg: str, code: int = 1) -> int:
@@ -36,8 +36,9 @@ def _fail(msg: str, code: int = 1) -> int:
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
+    """Absolute, never resolved: a symlink is refused (sandbox.statedir), not followed."""
     d: Path = args.state_dir or config.DEFAULT_STATE_DIR
-    return d.resolve()
+    return statedir.absolute(d)
 
 
 def resolve_config(args: argparse.Namespace) -> SandboxConfig:
@@ -69,6 +70,8 @@ def _controller_pid(layout: Layout) -> int | None:
 
 def _preflight(cfg: SandboxConfig) -> str | None:
     for binary, package in BINARIES:
+        if binary == "prometheus-alertmanager" and not cfg.alerting.enabled:
+            continue
         try:
             procs.which(binary, package)
         except procs.SandboxError as exc:
@@ -78,8 +81,9 @@ def _preflight(cfg: SandboxConfig) -> str | None:
     except procs.SandboxError as exc:
         return str(exc)
     if run_as.user is not None:
-        # postgres must be able to reach its data dir: every parent needs o+x
-        for parent in [cfg.state_dir, *cfg.state_dir.parents]:
+        # postgres must be able to reach its data dir: every parent needs o+x (the state dir
+        # itself is 0710 with postgres's group: sandbox.statedir)
+        for parent in cfg.state_dir.parents:
             if parent.exists() and not (parent.stat().st_mode & 0o001):
                 return (f"state directory {cfg.state_dir}: {parent} is not traversable by the "
                         f"{run_as.user} user; choose another --state-dir")
@@ -97,6 +101,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         cfg = resolve_config(args)
     except ConfigError as exc:
         return _fail(str(exc), EX_USAGE)
+    try:  # before anything in it is read: its pidfiles, its configuration
+        statedir.secure(cfg.state_dir, procs.RunAs.service())
+    except statedir.StateDirError as exc:
+        return _fail(str(exc), EX_USAGE)
+    except (procs.SandboxError, OSError) as exc:
+        return _fail(f"state directory {cfg.state_dir}: {exc}")
     layout = Layout(cfg.state_dir)
     if _controller_pid(layout) is not None:
         try:
@@ -118,17 +128,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     t0 = time.monotonic()
-    layout.ensure()
-    for d in DATA_DIRS:
-        shutil.rmtree(layout.root / d, ignore_errors=True)
-    for f in ("status.json", "events.jsonl"):
-        (layout.root / f).unlink(missing_ok=True)
-    layout.ensure()
-    layout.root.chmod(0o755)
+    try:  # a symlink planted among them is removed, never followed
+        for d in DATA_DIRS:
+            statedir.remove_entry(layout.root / d)
+        for f in ("status.json", "events.jsonl"):
+            statedir.remove_entry(layout.root / f)
+        layout.ensure()
+    except OSError as exc:
+        return _fail(f"state directory {layout.root}: cannot clean it up ({exc})")
     config.save(cfg)
     load_or_create_secrets(layout)
+    # libpq in every psql, pg_basebackup and wal receiver the controller starts reads the superuser's
+    # password there (sandbox.postgres)
     proc = procs.spawn(layout, "controller",
-                       [sys.executable, "-m", "sandbox.controller", "--state", str(layout.root)])
+                       [sys.executable, "-m", "sandbox.controller", "--state", str(layout.root)],
+                       env={"PGPASSFILE": str(layout.pgpass)})
     deadline = time.monotonic() + args.timeout
     st: dict[str, Any] | None = None
     while time.monotonic() < deadline:
@@ -168,7 +182,10 @@ def _down(layout: Layout, cfg: SandboxConfig | None) -> list[str]:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    layout = Layout(_state_dir(args))
+    try:
+        layout = Layout(statedir.check(_state_dir(args)))
+    except statedir.StateDirError as exc:
+        return _fail(str(exc), EX_USAGE)
     if not layout.root.exists():
         print(f"no sandbox in {layout.root}")
         return 0
@@ -209,7 +226,10 @@ def _role_table(st: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    layout = Layout(_state_dir(args))
+    try:
+        layout = Layout(statedir.check(_state_dir(args)))
+    except statedir.StateDirError as exc:
+        return _fail(str(exc), EX_USAGE)
     try:
         cfg = config.load(layout.root)
         st = controller_status(cfg.ports.controller) if _controller_pid(layout) else None
@@ -238,7 +258,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    layout = Layout(_state_dir(args))
+    try:
+        layout = Layout(statedir.check(_state_dir(args)))
+    except statedir.StateDirError as exc:
+        return _fail(str(exc), EX_USAGE)
     if not layout.logs.exists():
         return _fail(f"no logs in {layout.logs}")
     if not args.component:

@@ -128,6 +128,73 @@ class Timings(_Strict):
         return data
 
 
+class HpaPolicy(_Strict):
+    """One HorizontalPodAutoscaler (autoscaling/v2) as the controller runs it: bounds, target and
+    behavior. ``target`` is a CPU utilisation in % of the pod's CPU request (core-api) or a queue
+    depth (worker, an External metric with a ``Value`` target: the queue over ``target`` scales out)."""
+
+    min_replicas: int = Field(ge=1, le=20)
+    max_replicas: int = Field(ge=1, le=20)
+    target: float = Field(gt=0, le=100_000)
+    scale_up_window_s: float = Field(ge=0, le=3600, description="behavior.scaleUp.stabilizationWindowSeconds")
+    scale_down_window_s: float = Field(ge=0, le=3600, description="behavior.scaleDown.stabilizationWindowSeconds")
+    scale_up_policy: Literal["Max", "Disabled"] = Field(
+        "Max", description="behavior.scaleUp.selectPolicy: Disabled never scales out (a mutant)")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> HpaPolicy:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas {self.min_replicas} is above max_replicas {self.max_replicas}")
+        return self
+
+
+_CHECKLIST_WINDOWS = {"scale_up_window_s": 30.0, "scale_down_window_s": 300.0}
+AUTOSCALING_PRESETS: dict[str, dict[str, dict[str, float | int]]] = {
+    # checklist §6.2 as written: core API CPU 60 % 3..15, workers queue_depth > 100 2..20, up 30 s, down 300 s
+    "checklist": {"api": {"min_replicas": 3, "max_replicas": 15, "target": 60.0, **_CHECKLIST_WINDOWS},
+                  "worker": {"min_replicas": 2, "max_replicas": 20, "target": 100.0, **_CHECKLIST_WINDOWS}},
+    # the same targets and windows with bounds this 2-core machine can hold (a pod is a process here)
+    "small": {"api": {"min_replicas": 2, "max_replicas": 4, "target": 60.0, **_CHECKLIST_WINDOWS},
+              "worker": {"min_replicas": 1, "max_replicas": 3, "target": 100.0, **_CHECKLIST_WINDOWS}},
+}
+
+
+class Autoscaling(_Strict):
+    """The two HPAs of §6.2 (off by default: the sandbox then runs ``replicas`` as fixed).
+
+    ``preset`` fills every HPA field not given, as ``timings.preset`` does: ``checklist`` is §6.2 as
+    written (15 + 20 pods at most, more than 2 cores hold), ``small`` keeps the targets and windows and
+    scales the bounds down (core-api 2..4, worker 1..3). ``api_cpu_request_cores`` is the core-api pod's
+    CPU request: utilisation = the pod's CPU use (``/proc/<pid>/stat``) over it."""
+
+    enabled: bool = False
+    preset: Literal["checklist", "small"] = "checklist"
+    api: HpaPolicy
+    worker: HpaPolicy
+    tolerance: float = Field(0.1, ge=0, lt=1, description="no change while |metric/target - 1| <= this")
+    sync_period_s: float = Field(2.0, gt=0, le=60, description="--horizontal-pod-autoscaler-sync-period (15 s "
+                                                               "on Kubernetes)")
+    api_cpu_request_cores: float = Field(0.2, gt=0, le=16, description="a core-api pod's CPU request")
+    cpu_window_s: float = Field(10.0, gt=0, le=120, description="CPU use is a rate over this (metrics-server: 15 s)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_under_fields(cls, data: Any) -> Any:
+        """The preset's HPA fields first, the ones given over them (an unknown preset is left to the
+        field's validation, which names it)."""
+        if not isinstance(data, dict):
+            return data
+        preset = data.get("preset", "checklist")
+        base = AUTOSCALING_PRESETS.get(preset) if isinstance(preset, str) else None
+        if base is None:
+            return data
+        out = dict(data)
+        for hpa in ("api", "worker"):
+            given = data.get(hpa, {})
+            out[hpa] = {**base[hpa], **given} if isinstance(given, dict) else given
+        return out
+
+
 class Replicas(_Strict):
     api: int = Field(3, ge=1, le=12)
     worker: int = Field(2, ge=1, le=12)
@@ -155,6 +222,15 @@ class Ports(_Strict):
     def pgbouncer(self) -> int:
         return self.base + 3
 
+    @property
+    def alertmanager(self) -> int:
+        return self.base + 4
+
+    @property
+    def alert_receiver(self) -> int:
+        """The webhook endpoint standing in for the pager, the ops channel and the log."""
+        return self.base + 5
+
     def db(self, instance: str) -> int:
         return self.base + 10 + DB_INSTANCES.index(instance)
 
@@ -175,6 +251,8 @@ class Ports(_Strict):
             "controller": self.controller,
             "prometheus": self.prometheus,
             "pgbouncer": self.pgbouncer,
+            "alertmanager": self.alertmanager,
+            "alert-receiver": self.alert_receiver,
         }
         out.update({i: self.db(i) for i in DB_INSTANCES})
         out.update({i: self.redis(i) for i in REDIS_INSTANCES})
@@ -188,6 +266,28 @@ class Ports(_Strict):
         return self
 
 
+Receiver = Literal["pager", "ops-channel", "log"]
+
+
+class Alerting(_Strict):
+    """Alertmanager and its receivers (checklist §5.4), with intervals short enough for a fault of
+    seconds, and three ways to break the alerting on purpose (all off by default).
+
+    Alertmanager groups by alert name and severity, waits ``group_wait_s`` before a group's first
+    notification and ``group_interval_s`` between updates (Alertmanager's defaults, 30 s and 5 m,
+    would hide a whole sandbox fault); Prometheus evaluates the rules at the scrape interval.
+    """
+
+    enabled: bool = Field(True, description="run Alertmanager and the receivers")
+    group_wait_s: float = Field(1.0, gt=0, le=300, description="before a group's first notification")
+    group_interval_s: float = Field(2.0, gt=0, le=600, description="between notifications of one group")
+    p1_receiver: Receiver = Field("pager", description="where P1 is routed (mutant: ops-channel)")
+    db_down_for_s: float = Field(2.0, gt=0, le=600,
+                                 description="the 'for:' of the P1 HyperCodeDatabaseDown (mutant: longer than "
+                                             "the outage)")
+    false_page: bool = Field(False, description="mutant: a P1 rule that fires all the time")
+
+
 class SandboxConfig(_Strict):
     """Everything ``sandbox up`` needs; written resolved to ``<state>/sandbox.json``."""
 
@@ -196,7 +296,9 @@ class SandboxConfig(_Strict):
     knobs: Knobs = Knobs()
     timings: Timings = Timings()
     replicas: Replicas = Replicas()
+    autoscaling: Autoscaling = Field(default_factory=lambda: Autoscaling.model_validate({}))
     scrape_interval_s: float = Field(1.0, gt=0, le=60)
+    alerting: Alerting = Alerting()
 
     @property
     def max_surge(self) -> int:

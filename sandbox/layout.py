@@ -65,6 +65,12 @@ class Layout:
         return self.root / "secrets.json"
 
     @property
+    def pgpass(self) -> Path:
+        """The Postgres superuser's password for libpq (``PGPASSFILE``): 0600, owned by the user
+        Postgres runs as, next to the data directories (which ``up`` recreates)."""
+        return self.root / "pg" / "pgpass"
+
+    @property
     def status_file(self) -> Path:
         """The controller's last published status, for readers when it is gone."""
         return self.root / "status.json"
@@ -77,22 +83,27 @@ class Layout:
 def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
     """Temp file + rename: a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.unlink(missing_ok=True)  # never written through a symlink left in its place
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(data, indent=2, default=str))
     os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 
+SECRET_KEYS = ("db_password", "pgbouncer_admin_password", "postgres_password")
+
+
 def load_or_create_secrets(layout: Layout) -> dict[str, str]:
-    """The DB password, made once per state directory and kept out of every config dump."""
+    """Every role's password (the app's, PgBouncer's admin, the Postgres superuser's, which also
+    replicates), made once per state directory, 0600 in it, and kept out of every config dump and
+    run directory. A file from before a role had one gets the missing password added."""
     path = layout.secrets_file
-    if path.exists():
-        data: dict[str, str] = json.loads(path.read_text())
-        return data
-    data = {
-        "db_password": secrets.token_urlsafe(18),
-        "pgbouncer_admin_password": secrets.token_urlsafe(18),
-    }
-    write_json_atomic(path, data, mode=0o600)
+    data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = [k for k in SECRET_KEYS if not data.get(k)]
+    if missing:
+        data.update({k: secrets.token_urlsafe(18) for k in missing})
+        write_json_atomic(path, data, mode=0o600)
     return data
 
 

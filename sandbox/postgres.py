@@ -3,10 +3,19 @@
 Blocking functions (the controller runs them in threads). Each instance is a plain
 ``postgres -D <data>`` process run as the postgres user in its own session, so killing its
 process group is a whole-instance crash, as when an AZ goes away.
+
+Every role authenticates with a password (scram-sha-256), over TCP and on the socket alike: no
+``trust`` (with it, any local user could connect as the superuser and run ``COPY ... TO
+PROGRAM`` as the sandbox's user). The superuser's password, which also streams the standby's
+WAL, is in ``<state>/pg/pgpass`` (0600, the postgres user's); libpq finds it through
+``PGPASSFILE``, which ``sandbox up`` sets for the controller and so for every ``psql``,
+``pg_basebackup`` and wal receiver it starts (:func:`psql` takes ``passfile`` for a caller
+outside the controller).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -35,9 +44,8 @@ include_if_exists = 'sandbox.conf'
 """
 
 HBA = """
-local all all trust
-host replication postgres 127.0.0.1/32 trust
-host all postgres 127.0.0.1/32 trust
+local all all scram-sha-256
+host replication postgres 127.0.0.1/32 scram-sha-256
 host all all 127.0.0.1/32 scram-sha-256
 """
 
@@ -46,10 +54,13 @@ def _bin(name: str) -> str:
     return procs.which(name, "postgresql-15")
 
 
-def _run(argv: list[str], run_as: procs.RunAs, what: str, timeout: float = 60) -> str:
+def _run(argv: list[str], run_as: procs.RunAs, what: str, timeout: float = 60,
+         passfile: Path | None = None) -> str:
     kwargs: dict[str, object] = {}
     if run_as.user is not None:
         kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
+    if passfile is not None:
+        kwargs["env"] = {**os.environ, "PGPASSFILE": str(passfile)}
     try:
         out = subprocess.run(
             argv,
@@ -67,11 +78,26 @@ def _run(argv: list[str], run_as: procs.RunAs, what: str, timeout: float = 60) -
     return str(out.stdout)
 
 
-def psql(port: int, sql: str, run_as: procs.RunAs, db: str = "postgres", timeout: float = 10) -> str:
-    """Run SQL as the postgres superuser over TCP; returns unaligned, tuples-only output."""
-    argv = [_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", db,
+def psql(port: int, sql: str, run_as: procs.RunAs, db: str = "postgres", timeout: float = 10,
+         passfile: Path | None = None) -> str:
+    """Run SQL as the postgres superuser over TCP, with its password from ``passfile`` (default
+    ``$PGPASSFILE``); returns unaligned, tuples-only output. ``-w``: never prompt."""
+    argv = [_bin("psql"), "-w", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", db,
             "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]
-    return _run(argv, run_as, f"psql on port {port}", timeout).strip()
+    return _run(argv, run_as, f"psql on port {port}", timeout, passfile).strip()
+
+
+def write_passfile(layout: Layout, password: str, run_as: procs.RunAs) -> Path:
+    """``<state>/pg/pgpass`` for the superuser, 0600 and the postgres user's (libpq ignores a
+    pgpass others can read). Written without following a symlink left in its place."""
+    path = layout.pgpass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"*:*:*:postgres:{password}\n")
+    run_as.chown(path.parent)
+    return path
 
 
 def write_instance_conf(data: Path, port: int, run_as: procs.RunAs) -> None:
@@ -87,8 +113,18 @@ def init_primary(layout: Layout, instance: str, port: int, run_as: procs.RunAs) 
         shutil.rmtree(data)
     data.parent.mkdir(parents=True, exist_ok=True)
     run_as.chown(data.parent)
-    _run([_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-          "--no-sync", "--no-instructions"], run_as, f"initdb {instance}")
+    # the superuser's password from the pgpass (its 4th field on): initdb reads the first line of --pwfile
+    pwfile = data.parent / f".{instance}.pw"
+    pwfile.unlink(missing_ok=True)
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(layout.pgpass.read_text().strip().split(":", 4)[4] + "\n")
+    run_as.chown(pwfile)
+    try:
+        _run([_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}",
+              "-E", "UTF8", "--no-sync", "--no-instructions"], run_as, f"initdb {instance}")
+    finally:
+        pwfile.unlink(missing_ok=True)
     with open(data / "postgresql.conf", "a") as f:
         f.write(BASE_CONF)
     (data / "pg_hba.conf").write_text(HBA)

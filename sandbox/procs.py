@@ -64,9 +64,9 @@ class RunAs:
         if self.user is None:
             return
         for p in paths:
-            os.chown(p, self.uid, self.gid)
-            if p.is_dir():
-                for sub in p.rglob("*"):
+            os.chown(p, self.uid, self.gid, follow_symlinks=False)  # a symlink: itself, never its target
+            if p.is_dir() and not p.is_symlink():
+                for sub in p.rglob("*"):  # rglob does not descend into symlinked directories
                     os.chown(sub, self.uid, self.gid, follow_symlinks=False)
 
 

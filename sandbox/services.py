@@ -6,6 +6,7 @@ settings are the checklist's (§2.1); Redis's are the queue role's (§2.2).
 
 from __future__ import annotations
 
+import grp
 from pathlib import Path
 
 from . import procs
@@ -136,7 +137,12 @@ def sentinel_argv(layout: Layout, name: str) -> list[str]:
 
 def nginx_conf(layout: Layout, cfg: SandboxConfig) -> str:
     d = layout.nginx
-    return f"""worker_processes 1;
+    # Run as root, nginx's workers drop to ``nobody`` by default, which cannot enter the state
+    # directory (0710, the service user's group: sandbox.statedir) to spool a large request body
+    # (a read-back of 1000 ids) into tmp/: they run as the service user instead.
+    service = procs.RunAs.service()
+    user = f"user {service.user} {grp.getgrgid(service.gid).gr_name};\n" if service.user is not None else ""
+    return f"""{user}worker_processes 1;
 daemon off;
 master_process on;
 pid {d}/nginx.pid;

@@ -101,8 +101,8 @@ def audit_rollout(run: Run) -> list[CheckResult]:
         s = RolloutSettings.model_validate(a["rollout"])
     except ValidationError as exc:
         return [inconclusive("audit_rollout", WINDOW, f"rollout settings unreadable: {exc.errors()[0]['msg']}")]
-    nth = int(run.threshold("rollback_on_failure", 4))
-    within = run.threshold("rollback_within_s", 60)
+    nth = int(run.threshold("rollback_on_failure"))
+    within = run.threshold("rollback_within_s")
     want: dict[str, Any] = {"strategy": "RollingUpdate", "max_surge": "25%", "max_unavailable": "25%",
                             "failure_threshold": nth - 1, "auto_rollback": True}
     got = s.model_dump()

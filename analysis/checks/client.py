@@ -30,7 +30,7 @@ def _prometheus_p95_ms(run: Run, w: Window) -> float | None:
 
 def latency_p95(run: Run) -> list[CheckResult]:
     """Judged on the exact client samples; the Prometheus histogram's p95 is reported beside it."""
-    limit = run.threshold("p95_ms", 200)
+    limit = run.threshold("p95_ms")
     out = []
     for w in run.windows:
         if w.name not in JUDGED_FOR_LATENCY:
@@ -60,7 +60,7 @@ def error_rate_5xx(run: Run) -> list[CheckResult]:
     """The P1 line in every window. In a fault window, the outage from the injection until the
     service is back within SLA is the recovery-time check's to judge (against its own bound);
     the rest of the window must hold the line like any other."""
-    limit = run.threshold("max_5xx_ratio", 0.05)
+    limit = run.threshold("max_5xx_ratio")
     out = []
     for w in run.windows:
         if w.name == "warmup":

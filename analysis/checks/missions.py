@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,8 +46,25 @@ class Outcomes:
     status: dict[str, str | None]
     window: dict[str, str]
 
+    @cached_property
+    def _by_status(self) -> dict[str | None, list[str]]:
+        """The ids of each status, sorted once: four checks ask, and sorting two million ids
+        (an hour's soak) each time costs seconds."""
+        by: dict[str | None, list[str]] = {}
+        for m, s in self.status.items():
+            by.setdefault(s, []).append(m)
+        for ids in by.values():
+            ids.sort()
+        return by
+
     def ids(self, *statuses: str | None) -> list[str]:
-        return sorted(m for m, s in self.status.items() if s in statuses)
+        lists = [self._by_status.get(s, []) for s in dict.fromkeys(statuses)]
+        if len(lists) == 1:
+            return list(lists[0])
+        return sorted(m for ids in lists for m in ids)
+
+    def ids_other_than(self, *statuses: str | None) -> list[str]:
+        return self.ids(*(s for s in self._by_status if s not in statuses))
 
     def by_window(self, ids: list[str]) -> dict[str, int]:
         return dict(sorted(Counter(self.window[m] for m in ids).items()))
@@ -60,12 +78,22 @@ class Outcomes:
 
 
 def _windows_of(run: Run) -> dict[str, str]:
-    acks = run.acks.drop_duplicates("mission_id")
+    """Each acknowledged mission's window, by its first acknowledgement. The acks are sorted by
+    time (analysis.recorded): a window is a slice; and the dict is built from the end, so a
+    mission acknowledged twice keeps its first window without a pass to drop duplicates (an
+    hour's soak acknowledges two million missions: each pass over them is a second)."""
+    acks = run.acks
     t = acks["t_ack"].to_numpy(dtype="float64")
     names = np.full(t.shape, OUTSIDE, dtype=object)
+    ordered = bool(np.all(t[1:] >= t[:-1]))
     for w in run.windows:
-        names[(t >= w.start) & (t < w.end)] = w.name
-    return dict(zip(acks["mission_id"].astype(str), names.tolist(), strict=True))
+        if ordered:
+            lo, hi = np.searchsorted(t, [w.start, w.end], side="left")
+            names[lo:hi] = w.name
+        else:
+            names[(t >= w.start) & (t < w.end)] = w.name
+    ids = [str(m) for m in acks["mission_id"].tolist()]
+    return dict(zip(reversed(ids), reversed(names.tolist()), strict=True))
 
 
 def outcomes(run: Run, check_id: str, limit: float | None) -> Outcomes | CheckResult:
@@ -93,7 +121,7 @@ def _per_window(counts: dict[str, int]) -> str:
 
 def lost_acks(run: Run) -> list[CheckResult]:
     """Acknowledged, then unknown to the target. Failed and stuck missions are judged elsewhere."""
-    limit = run.threshold("max_lost_acks", 0)
+    limit = run.threshold("max_lost_acks")
     o = outcomes(run, "lost_acks", limit)
     if isinstance(o, CheckResult):
         return [o]
@@ -121,13 +149,13 @@ def _prometheus_outcomes(run: Run) -> tuple[str, dict[str, float]]:
 
 
 def mission_success(run: Run) -> list[CheckResult]:
-    need = run.threshold("min_mission_success", 0.99)
+    need = run.threshold("min_mission_success")
     o = outcomes(run, "mission_success", need)
     if isinstance(o, CheckResult):
         return [o]
     completed = o.ids("completed")
     in_flight, lost = o.ids(*IN_FLIGHT), o.ids(None)
-    not_completed = sorted(set(o.status) - set(completed) - set(in_flight) - set(lost))  # failed, or off-contract
+    not_completed = o.ids_other_than("completed", *IN_FLIGHT, None)  # failed, or off-contract
     ended = len(completed) + len(not_completed)
     beside, prom = _prometheus_outcomes(run)
     if ended == 0:
@@ -150,7 +178,7 @@ def mission_success(run: Run) -> list[CheckResult]:
 
 
 def missions_stuck(run: Run) -> list[CheckResult]:
-    limit = run.threshold("max_stuck_missions", 0)
+    limit = run.threshold("max_stuck_missions")
     o = outcomes(run, "missions_stuck", limit)
     if isinstance(o, CheckResult):
         return [o]
@@ -196,7 +224,7 @@ def task_p95(run: Run, w: Window) -> float | None:
 
 
 def mission_time(run: Run) -> list[CheckResult]:
-    limit = run.threshold("mission_p95_s", 30)
+    limit = run.threshold("mission_p95_s")
     o = outcomes(run, "mission_time", limit)
     if isinstance(o, CheckResult):
         return [o]

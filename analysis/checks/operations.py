@@ -17,8 +17,9 @@ from analysis.recorded import percentile
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 
-P95_WINDOWS = ("baseline", "cooldown")
-CREW_WINDOWS = ("baseline", "cooldown")
+# a spike's windows (phases.spike) are judged as the baseline is: the SLA holds under the spike (§6.2)
+P95_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
+CREW_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
 
 
 def _per_operation(run: Run, df: pd.DataFrame) -> list[tuple[OperationStats | None, str]]:
@@ -98,7 +99,7 @@ def operation_errors(run: Run) -> list[CheckResult]:
 def crew_spawn_success(run: Run) -> list[CheckResult]:
     """Acknowledged crews / crew-spawn attempts outside the fault windows: an attempt is a request
     of the crew operation; it is acknowledged when its 201 carried a mission id."""
-    need = run.threshold("min_crew_success", 0.99)
+    need = run.threshold("min_crew_success")
     name = str(run.checks.get("crew_operation") or DEFAULT_CREW_OPERATION)
     out: list[CheckResult] = []
     for w in [x for x in run.windows if x.name in CREW_WINDOWS]:

@@ -4,7 +4,8 @@ Every SLA: each operation's failures and p95, and crew start-up, over windows sl
 (analysis.outage); back means it then stayed within them for the sustain time inside the fault
 window. The fault table gets, per fault, the time to detect (first failure a client saw), the
 outage (first to last failure) and the recovery beside the experiment's own injection-to-
-recovery time. A node drain must also keep its failed requests within its budget.
+recovery time. A node drain, and any fault given an error budget (``faults[].error_budget``, custom
+faults too), must also keep its failed requests within it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from analysis.checks.samples import fault_outage
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 from analysis.windows import first_event
-
-DEFAULT_BOUNDS = {"db-failover": 120.0, "redis-primary-kill": 30.0, "node-drain": 60.0, "bad-release": 120.0}
+from contract.checks import DEFAULT_RECOVERY_S
+from contract.events import Event
 
 
 def _s(v: float | None) -> str:
@@ -22,11 +23,16 @@ def _s(v: float | None) -> str:
 
 
 def recovery_time(run: Run) -> list[CheckResult]:
-    bounds = {**DEFAULT_BOUNDS, **(run.checks.get("recovery_s") or {})}
+    bounds: dict[str, object] = {**DEFAULT_RECOVERY_S, **(run.checks.get("recovery_s") or {})}
     out = []
     for w in [x for x in run.windows if x.is_fault]:
         fault = w.fault or ""
-        bound = float(bounds.get(fault, 120.0))
+        given = bounds.get(fault)
+        if not isinstance(given, int | float) or isinstance(given, bool):
+            out.append(inconclusive("recovery_time", w.label(), f"no recovery bound for {fault!r} "
+                                    f"(checks.recovery_s: {given!r}, expected a number of seconds)"))
+            continue
+        bound = float(given)
         o = fault_outage(run, w)
         if o is None:
             out.append(inconclusive("recovery_time", w.label(), f"{fault} was never injected (no fault_injected)",
@@ -35,7 +41,7 @@ def recovery_time(run: Run) -> list[CheckResult]:
         if o.requests == 0:
             out.append(inconclusive("recovery_time", w.label(), "no request answered after the injection", bound))
             continue
-        journal = first_event(run.events, "fault_recovered", fault=fault)
+        journal = first_event(run.events, Event.FAULT_RECOVERED, fault=fault)
         journal_s = float(journal["recovery_s"]) if journal and journal.get("recovery_s") is not None else None
         took = o.back_s
         ok = took is not None and took <= bound
@@ -51,13 +57,15 @@ def recovery_time(run: Run) -> list[CheckResult]:
         else:
             last = "; ".join(o.breaches) or "not long enough within SLA"
             msg = f"{fault}: still outside SLA when its window ended ({last}); {seen}"
-        if fault == "node-drain":
-            budget = int(run.threshold("drain_error_budget", 0))
+        budgets = run.checks.get("error_budgets") or {}  # per fault (faults[].error_budget), custom ones too
+        given_budget = budgets.get(fault) if isinstance(budgets, dict) else None
+        if given_budget is not None or fault == "node-drain":
+            budget = int(given_budget) if given_budget is not None else int(run.threshold("drain_error_budget"))
             details["error_budget"] = budget
             if o.failed_requests > budget:
                 ok = False
-                msg += f"; the drain's error budget is {budget}"
-        window = f"{run.threshold('recovery_window_s', 5):g} s windows sliding by 1 s"
+                msg += f"; {o.failed_requests} failed requests, over {fault}'s error budget of {budget}"
+        window = f"{run.threshold('recovery_window_s'):g} s windows sliding by 1 s"
         out.append(CheckResult("recovery_time", Status.PASS if ok else Status.FAIL,
                                None if took is None else round(took, 3), bound, w.label(),
                                f"{o.requests} client answers after injection, {window}", msg, details))

@@ -41,6 +41,7 @@ from analysis.rollout_evidence import FailureSample, Observation, RolloutEvidenc
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 from analysis.windows import first_event
+from contract.events import Event
 
 CHECK = "automated_rollback"
 FAULT = "bad-release"
@@ -93,8 +94,8 @@ def _count_at(samples: list[FailureSample], t: float, t0: float) -> int:
 
 
 def kubernetes_rollback(run: Run) -> CheckResult:
-    expected = int(run.threshold("rollback_on_failure", 4))
-    within = run.threshold("rollback_within_s", 60)
+    expected = int(run.threshold("rollback_on_failure"))
+    within = run.threshold("rollback_within_s")
     w = next((x for x in run.windows if x.name == f"fault:{FAULT}"), None)
     label = w.label() if w is not None else f"fault:{FAULT}"
     why_not = not_injected_reason(run.events, FAULT)
@@ -104,11 +105,11 @@ def kubernetes_rollback(run: Run) -> CheckResult:
     ev, why = rollout_evidence.read(run.path)
     if ev is None:
         return inconclusive(CHECK, label, why or "no Kubernetes evidence", float(expected))
-    return judge_evidence(ev, t0, _at(run, "rollbacks_started"), expected, within, label,
-                          recovered_at=_at(run, "fault_recovered"), gave_up_at=_at(run, "fault_not_recovered"))
+    return judge_evidence(ev, t0, _at(run, Event.ROLLBACKS_STARTED), expected, within, label,
+                          recovered_at=_at(run, Event.FAULT_RECOVERED), gave_up_at=_at(run, Event.FAULT_NOT_RECOVERED))
 
 
-def _at(run: Run, event: str) -> float | None:
+def _at(run: Run, event: Event) -> float | None:
     e = first_event(run.events, event, fault=FAULT)
     return float(e["t"]) if e is not None and isinstance(e.get("t"), int | float) else None
 

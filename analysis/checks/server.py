@@ -13,6 +13,7 @@ from analysis.prom import missing_reason, read_series
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 from analysis.windows import Window, first_event
+from contract.events import Event
 
 STEADY = ("baseline",)
 
@@ -22,7 +23,7 @@ def _steady_windows(run: Run) -> list[Window]:
 
 
 def throughput(run: Run) -> list[CheckResult]:
-    need = run.threshold("missions_per_min", 50)
+    need = run.threshold("missions_per_min")
     windows = _steady_windows(run)
     if not windows:
         return [inconclusive("throughput", "baseline", "the run has no baseline window", need)]
@@ -60,8 +61,8 @@ def automated_rollback(run: Run) -> list[CheckResult]:
     that whole range is, FAIL only when none of it is, INCONCLUSIVE in between. The window is read
     one scrape interval past its end: what happened inside it reaches Prometheus up to one scrape
     later."""
-    expected = int(run.threshold("rollback_on_failure", 4))
-    within = run.threshold("rollback_within_s", 60)
+    expected = int(run.threshold("rollback_on_failure"))
+    within = run.threshold("rollback_within_s")
     w = next((x for x in run.windows if x.name == "fault:bad-release"), None)
     if w is None:
         return [inconclusive("automated_rollback", "fault:bad-release", "no bad release in this run",
@@ -108,7 +109,7 @@ def automated_rollback(run: Run) -> list[CheckResult]:
     t_seen = float(after.index[0])
     failures = float(hc_by_t[hc_by_t.index <= t_seen].iloc[-1] - hc_before) if (hc_by_t.index <= t_seen).any() \
         else 0.0
-    recovered = first_event(run.events, "fault_recovered", fault="bad-release")
+    recovered = first_event(run.events, Event.FAULT_RECOVERED, fault="bad-release")
     t_recovered = float(recovered["t"]) if recovered is not None else None
     # the rollback: after the previous scrape (up to one interval and one step before it was seen)
     latest = min(t_seen, t_recovered) if t_recovered is not None else t_seen

@@ -31,7 +31,7 @@ def _histogram_p95_s(run: Run, w: Window) -> tuple[float | None, str | None]:
 
 
 def agent_startup_warm(run: Run) -> list[CheckResult]:
-    limit = run.threshold("warm_startup_p95_s", 2.0)
+    limit = run.threshold("warm_startup_p95_s")
     windows = [w for w in run.windows if w.name in STEADY]
     if not windows:
         return [inconclusive("agent_startup_warm", "baseline", "the run has no baseline window", limit)]

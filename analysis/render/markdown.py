@@ -15,6 +15,7 @@ from analysis.run import Run
 from analysis.verdict import Status
 from analysis.windows import first_event
 from contract.atomic import write_atomic
+from contract.events import Event
 
 TEMPLATE = """\
 # gameday: {{ verdict }}{% if status != "completed" %} — run {{ status | upper }}{% endif %}
@@ -101,7 +102,7 @@ def _fmt(v: float | None) -> str:
 def render(run: Run, j: Judgement, status: str) -> str:
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     env.filters["cell"] = cell
-    failed = first_event(run.events, "run_failed")
+    failed = first_event(run.events, Event.RUN_FAILED)
     lost = next((r for r in j.results if r.id == "lost_acks"), None)
     lost_text = ("not known (" + lost.message + ")" if lost is None or lost.status == Status.INCONCLUSIVE
                  else lost.message) if lost else "not judged"

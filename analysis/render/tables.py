@@ -10,6 +10,7 @@ from analysis.checks.samples import in_window
 from analysis.judge import Judgement
 from analysis.operations import OperationStats, stats
 from analysis.run import Run
+from contract.events import Event
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Resolution:
 
 
 def resolution(run: Run) -> Resolution:
-    e = next((x for x in run.events if x.get("event") == "scrape_interval"), None) or {}
+    e = next((x for x in run.events if x.get("event") == Event.SCRAPE_INTERVAL), None) or {}
 
     def num(key: str) -> float | None:
         v = e.get(key)
@@ -81,5 +82,5 @@ def resolution(run: Run) -> Resolution:
     queries = e.get("queries")
     return Resolution(
         interval_s=num("interval_s"), source=str(e.get("source", "not recorded")), min_range_s=num("min_range_s"),
-        step_s=num("step_s"), recovery_window_s=run.threshold("recovery_window_s", 5.0),
+        step_s=num("step_s"), recovery_window_s=run.threshold("recovery_window_s"),
         queries={str(k): str(v) for k, v in queries.items()} if isinstance(queries, dict) else {})

@@ -28,6 +28,7 @@ from typing import Any
 
 from chaoslib.run import RunEventHandler
 
+from contract.events import Event
 from harness.redact import Redactor, leaves
 from harness.timeline import Timeline
 
@@ -138,7 +139,7 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
         self.rollbacks_done = False
         self.errors: list[str] = []  # our own failures while recording: reported, never swallowed
 
-    def _emit(self, event: str, **fields: Any) -> None:
+    def _emit(self, event: Event, **fields: Any) -> None:
         try:
             with self.guard.critical():
                 self.timeline.append(event, self.phase, fault=self.fault, **self.redactor(fields))
@@ -172,9 +173,9 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
     def hypothesis_before_completed(self, experiment: Any, state: Any, journal: Any) -> None:
         self.before_met = bool(state and state.get("steady_state_met"))
         if self.before_met:
-            self._emit("steady_state_before", met=True)
+            self._emit(Event.STEADY_STATE_BEFORE, met=True)
         else:  # why no fault will be injected: the judge quotes it
-            self._emit("steady_state_before", met=False, failed=unmet_probes(state))
+            self._emit(Event.STEADY_STATE_BEFORE, met=False, failed=unmet_probes(state))
 
     def start_method(self, experiment: Any) -> None:
         self.section = "method"
@@ -183,7 +184,7 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
         if self.section == "method" and activity.get("type") == "action" and self.injected_at is None:
             self.injected_at = self.clock()
             self.inject_action = str(activity.get("name"))
-            self._emit("fault_injected", action=self.inject_action)
+            self._emit(Event.FAULT_INJECTED, action=self.inject_action)
 
     def activity_completed(self, activity: Any, run: Any) -> None:
         status = str(run.get("status") or "interrupted")
@@ -196,7 +197,7 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
             self.method_failed.append(str(activity.get("name")))
         if self.section == "rollbacks":
             self.rollbacks.append((str(activity.get("name")), status))
-        self._emit("chaos_activity", **fields)
+        self._emit(Event.CHAOS_ACTIVITY, **fields)
         self._snapshot()
 
     def method_completed(self, experiment: Any, state: Any = None) -> None:
@@ -205,10 +206,10 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
             return
         if self.method_done and not self.method_failed:
             self.recovered_at = self.clock()
-            self._emit("fault_recovered", action=self.inject_action, injected_t=self.injected_at,
+            self._emit(Event.FAULT_RECOVERED, action=self.inject_action, injected_t=self.injected_at,
                        recovery_s=round(self.recovered_at - self.injected_at, 3))
         else:
-            self._emit("fault_not_recovered", action=self.inject_action, failed=self.method_failed)
+            self._emit(Event.FAULT_NOT_RECOVERED, action=self.inject_action, failed=self.method_failed)
 
     def start_hypothesis_after(self, experiment: Any) -> None:
         self.section = "hypothesis-after"
@@ -216,18 +217,18 @@ class Recorder(RunEventHandler):  # type: ignore[misc]
     def hypothesis_after_completed(self, experiment: Any, state: Any, journal: Any) -> None:
         self.after_met = bool(state and state.get("steady_state_met"))
         if self.after_met:
-            self._emit("steady_state_after", met=True)
+            self._emit(Event.STEADY_STATE_AFTER, met=True)
         else:
-            self._emit("steady_state_after", met=False, failed=unmet_probes(state))
+            self._emit(Event.STEADY_STATE_AFTER, met=False, failed=unmet_probes(state))
 
     def start_rollbacks(self, experiment: Any) -> None:
         self.section = "rollbacks"
-        self._emit("rollbacks_started")
+        self._emit(Event.ROLLBACKS_STARTED)
 
     def rollbacks_completed(self, experiment: Any, journal: Any) -> None:
         self.rollbacks_done = True
         ok = all(s == "succeeded" for _, s in self.rollbacks)
-        self._emit("rollbacks_done", ok=ok, rollbacks=[f"{n}: {s}" for n, s in self.rollbacks])
+        self._emit(Event.ROLLBACKS_DONE, ok=ok, rollbacks=[f"{n}: {s}" for n, s in self.rollbacks])
         self._snapshot()
 
 

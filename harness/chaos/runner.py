@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.events import Event
 from harness import rollout_watch
 from harness.chaos import experiment as xp
 from harness.chaos import journal as journal_file
@@ -92,7 +93,7 @@ def run_fault(fault: Fault, timeline: Timeline, run_dir: Path, profile: Profile,
         raise ChaosFailed("run_fault must be called from the main thread (it handles SIGINT / SIGTERM there)")
     phase = phase or fault.id
     plan = plan or plan_fault(profile, fault, configuration, for_run=True)
-    gate = IdentityGate(plan.identity, record=lambda **f: timeline.append("identity_checked", phase, fault=fault.id,
+    gate = IdentityGate(plan.identity, record=lambda **f: timeline.append(Event.IDENTITY_CHECKED, phase, fault=fault.id,
                                                                           **f))
     exp = xp.with_configuration(xp.load(fault.experiment), plan.configuration)
     redactor = Redactor(profile.secrets.values())
@@ -113,14 +114,14 @@ def run_fault(fault: Fault, timeline: Timeline, run_dir: Path, profile: Profile,
         with guard.installed():
             try:
                 with guard.critical():
-                    timeline.append("chaos_started", phase, fault=fault.id, experiment=str(fault.experiment),
+                    timeline.append(Event.CHAOS_STARTED, phase, fault=fault.id, experiment=str(fault.experiment),
                                     title=plan.title, targets=[f"{t.kind} {t.name}" for t in plan.targets])
                 with xp.scoped_env(plan.env):
                     journal = _run(exp, fault, [gate, guard, recorder])
             except KeyboardInterrupt:
                 journal = None  # before chaoslib started: nothing injected, nothing to roll back
             except GamedayError as exc:
-                timeline.append("chaos_failed", phase, fault=fault.id, error=redactor.text(str(exc)))
+                timeline.append(Event.CHAOS_FAILED, phase, fault=fault.id, error=redactor.text(str(exc)))
                 raise
             finally:
                 guard.protect()
@@ -129,11 +130,11 @@ def run_fault(fault: Fault, timeline: Timeline, run_dir: Path, profile: Profile,
                            "deviated": False, "note": "interrupted before the experiment started"}
             journal_file.write(path, journal, redactor)
             result = _result(fault, journal, recorder, guard.received, path, started, bool(exp.get("rollbacks")))
-            timeline.append("chaos_done", phase, fault=fault.id, status=result.status, deviated=result.deviated,
+            timeline.append(Event.CHAOS_DONE, phase, fault=fault.id, status=result.status, deviated=result.deviated,
                             ok=result.ok, recovery_s=result.recovery_s, rollbacks_ok=result.rollbacks_ok,
                             journal=str(path.relative_to(run_dir)), recorder_errors=recorder.errors)
             for r in guard.received:
-                timeline.append("chaos_interrupted", phase, fault=fault.id, signal=r.name, signal_t=r.t,
+                timeline.append(Event.CHAOS_INTERRUPTED, phase, fault=fault.id, signal=r.name, signal_t=r.t,
                                 during=r.during)
     finally:
         if watch is not None:
@@ -141,6 +142,10 @@ def run_fault(fault: Fault, timeline: Timeline, run_dir: Path, profile: Profile,
         ctk_logger.removeHandler(log_handler)
         ctk_logger.setLevel(saved_level)
         log_handler.close()
+    if gate.rollback_refused:
+        raise NotAllowed(f"fault {fault.id}: identity changed since the plan, {gate.refusal}; the rollback "
+                         f"{gate.rollback_refused!r} was NOT run (it would act on another account or cluster) nor "
+                         f"any after it: undo the fault by hand on the identity the plan checked; journal {path}")
     if gate.refusal:
         raise NotAllowed(f"fault {fault.id}: identity changed since the plan, {gate.refusal}; the action was not "
                          f"called, rollbacks {'done' if result.rollbacks_ok else 'NOT all succeeded'}; journal {path}")

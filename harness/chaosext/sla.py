@@ -21,7 +21,11 @@ window with the series present but no request in it is *idle*: a fail unless ``i
 most that long: "back within SLA within N s" after a fault, rather than "within SLA over a
 window that still holds the fault".
 
-Configuration keys: ``prometheus_url`` (required), ``prometheus_timeout_s`` (default 5).
+Configuration keys: ``prometheus_url`` (required), ``prometheus_timeout_s`` (default 5), and for a
+Prometheus behind TLS and auth the ``prometheus_ca_bundle``, ``prometheus_bearer_token_file`` /
+``_env``, ``prometheus_basic_auth_*`` and ``prometheus_sigv4_*`` keys that gameday fills from the
+profile's ``target.prometheus`` (:data:`harness.promclient.CONFIG_KEYS`: references to files and
+variables, never the secret). Certificates are always verified.
 
 The thresholds have no default here and none is written in the experiment files: gameday passes
 the profile's ``checks.p95_ms`` and ``checks.max_5xx_ratio`` as ``sla_p95_ms`` and ``sla_5xx_ratio``
@@ -33,11 +37,14 @@ A threshold left unset fails the probe with that advice, never a silent default.
 import math
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
+
+from contract.checks import DEFAULTS
+from harness import promclient
+from harness.errors import GamedayError
+from harness.promclient import PrometheusError, PrometheusUnreachable
 
 __all__ = ["error_ratio_within", "latency_quantile_within"]
 
@@ -60,7 +67,7 @@ def latency_quantile_within(
 ) -> dict[str, Any]:
     """The ``quantile`` (p95 by default) of request latency over the last ``window_s`` seconds,
     from the histogram, against ``threshold_ms``."""
-    threshold_ms = _threshold(threshold_ms, "threshold_ms", "sla_p95_ms", "checks.p95_ms", "float=200")
+    threshold_ms = _threshold(threshold_ms, "threshold_ms", "sla_p95_ms", "checks.p95_ms", f"float={DEFAULTS.p95_ms:g}")
     window_s, quantile = _window(window_s), float(quantile)
     if not 0 < quantile < 1:
         raise ActivityFailed(f"quantile must be between 0 and 1, got {quantile}")
@@ -93,7 +100,8 @@ def error_ratio_within(
 ) -> dict[str, Any]:
     """The share of requests answered with ``status_regex`` (5xx) over the last ``window_s``
     seconds, against ``threshold`` (a fraction: 0.05 is 5 %)."""
-    threshold = _threshold(threshold, "threshold", "sla_5xx_ratio", "checks.max_5xx_ratio", "float=0.05")
+    threshold = _threshold(threshold, "threshold", "sla_5xx_ratio", "checks.max_5xx_ratio",
+                           f"float={DEFAULTS.max_5xx_ratio:g}")
     window_s = _window(window_s)
     prom = _Prometheus(configuration)
     w = f"{int(window_s)}s"
@@ -115,7 +123,8 @@ def error_ratio_within(
 
 
 class _Prometheus:
-    """Instant queries; every failure becomes an ActivityFailed that says what and where."""
+    """Instant queries through :mod:`harness.promclient` (certificates verified, the profile's
+    credentials); every failure becomes an ActivityFailed that says what and where."""
 
     def __init__(self, configuration: Configuration) -> None:
         cfg = configuration or {}
@@ -127,9 +136,10 @@ class _Prometheus:
             self.timeout = float(cfg.get("prometheus_timeout_s", DEFAULT_TIMEOUT_S))
         except (TypeError, ValueError):
             raise ActivityFailed("configuration key prometheus_timeout_s: expected seconds") from None
-        self.session = requests.Session()
-        if urlsplit(self.url).hostname in ("127.0.0.1", "localhost", "::1"):
-            self.session.trust_env = False  # never send loopback calls through a proxy
+        try:
+            self.client = promclient.client(promclient.from_configuration(cfg), self.timeout)
+        except (ValueError, GamedayError) as exc:  # a setting that does not fit, a secret that cannot be read
+            raise ActivityFailed(f"Prometheus settings: {exc}") from None
 
     def traffic(self, count_query: str, idle_ok: bool) -> float | None:
         """Requests in the window. A selector matching no series at all is idle only when
@@ -142,12 +152,13 @@ class _Prometheus:
     def scalar(self, query: str, what: str, absent_ok: bool = False) -> float | None:
         """The single value of an instant query; None when the result is empty and
         ``absent_ok``; ActivityFailed when it is empty otherwise (no data)."""
-        endpoint = f"{self.url}/api/v1/query"
         try:
-            resp = self.session.get(endpoint, params={"query": query}, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise ActivityFailed(f"Prometheus at {self.url} cannot be queried ({type(exc).__name__}): "
-                                 f"no data is never a pass") from None
+            resp = self.client.request("/api/v1/query", {"query": query})
+        except PrometheusUnreachable as exc:
+            raise ActivityFailed(f"Prometheus at {self.url} cannot be queried ({exc}): no data is never a pass") \
+                from None
+        except PrometheusError as exc:  # the certificate, the credentials: the message names the setting
+            raise ActivityFailed(f"{exc}: no data is never a pass") from None
         try:
             body = resp.json()
         except ValueError:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from contract.events import Event
 from harness.app import app
 from harness.errors import BadInput, GamedayError
 
@@ -17,8 +18,9 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a f
 @app.command()
 def fault(
     profile: Annotated[Path, typer.Argument(help="profile YAML")],
-    fault_id: Annotated[str, typer.Argument(metavar="FAULT", help="db-failover | redis-primary-kill | node-drain | "
-                                                                  "bad-release")],
+    fault_id: Annotated[str, typer.Argument(metavar="FAULT", help="a fault id of the profile: db-failover | "
+                                                                  "redis-primary-kill | node-drain | bad-release, "
+                                                                  "or one of its custom faults")],
     set_: SetOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="run directory (default runs/<UTC>-<profile>-<fault>)")]
     = None,
@@ -40,9 +42,9 @@ def fault(
     write_profile(run_dir, p, redactor)
     typer.echo(f"fault {fault_id}: {chosen.experiment} -> {run_dir}")
     with Timeline(run_dir / "timeline.jsonl", redact=redactor) as tl:
-        tl.append("run_started", kind="fault", profile=p.name, fault=fault_id)
+        tl.append(Event.RUN_STARTED, kind="fault", profile=p.name, fault=fault_id)
         result = run_fault(chosen, tl, run_dir, p)
-        tl.append("run_finished", ok=result.ok)
+        tl.append(Event.RUN_FINISHED, ok=result.ok)
     rec = f"{result.recovery_s:.2f} s" if result.recovery_s is not None else "not recovered"
     typer.echo(f"fault {fault_id}: {result.status}{' (deviated)' if result.deviated else ''}; recovery {rec}; "
                f"rollbacks {'ok' if result.rollbacks_ok else 'FAILED'}; journal {result.journal}")

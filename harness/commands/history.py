@@ -47,6 +47,8 @@ def _line(r: Row) -> str:
 def history(
     runs_dir: Annotated[Path, typer.Argument(help="a directory of run directories (e.g. runs/)")],
     out: Annotated[Path | None, typer.Option(help="the HTML page (default RUNS_DIR/index.html)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print history.json's rows on stdout (docs/cli-json.md)")]
+    = False,
 ) -> None:
     """Index page of past runs with trend charts (p95, missions/min, recovery per fault, lost acks,
     verdict), from the run directories alone; history.json beside it. Exit 0, 64 bad input."""
@@ -57,6 +59,9 @@ def history(
 
     rows = collect(runs_dir, target.parent)
     data = page.write(target, rows, runs_dir)
+    if as_json:  # the same document as history.json, so a script needs one parser
+        typer.echo(page.to_json(rows, runs_dir))
+        return
     for r in rows:
         typer.echo(say_safely(_line(r)))
     typer.echo(f"{len(rows)} runs, {sum(r.in_trends for r in rows)} charted; page {target}; rows {data}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from contract.events import Event
 from harness.app import app
 from harness.errors import BadInput
 
@@ -69,13 +70,13 @@ def load(
     write_profile(run_dir, p, redactor)
     spec = spec_from_profile(p, ep.api, run_dir, seconds)
     with Timeline(run_dir / "timeline.jsonl", redact=redactor) as tl:
-        tl.append("load_started", phase="load", users=spec.users, workers=spec.workers,
+        tl.append(Event.LOAD_STARTED, phase="load", users=spec.users, workers=spec.workers,
                   arrival_rate_per_min=spec.arrival_rate_per_min, duration_s=seconds, host=ep.api)
         try:
             with Progress(seconds) as prog:
                 run(spec, on_tick=prog.tick)
         finally:
-            tl.append("load_stopped", phase="load")
+            tl.append(Event.LOAD_STOPPED, phase="load")
     s = summarize(read_requests(run_dir), len(read_acks(run_dir)))
     final = read_final(run_dir)
     lp95 = final.p95_ms if final else None

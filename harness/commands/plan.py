@@ -24,11 +24,13 @@ def plan(
     """Resolve every fault's targets (nodes, DB instances, Redis, deployment) and print what would be
     done; change nothing. Exit 64 if anything is outside the allow-list or resolves to nothing."""
     from harness import profile as profile_mod
+    from harness import promclient
     from harness.safety.plan import plan_profile, render  # boto3, kubernetes: only when planning
 
     p = profile_mod.load(profile, set_ or [])
     if not p.faults:
         raise BadInput(f"{profile}: no faults to plan")
+    promclient.preflight(p.target)  # the certificate and the credentials: exit 64 naming the field
     pp = plan_profile(p, collect=True)
     refused = pp.refused
     if as_json:

@@ -46,18 +46,24 @@ def _say(line: str) -> None:
 
 @app.command()
 def run(
-    profile: Annotated[Path, typer.Argument(help="profile YAML (default profiles/sandbox.yaml)")] = DEFAULT_PROFILE,
+    profile: Annotated[Path | None, typer.Argument(
+        help="profile YAML (default profiles/sandbox.yaml here, else the installed one)")] = None,
     out: Annotated[Path | None, typer.Option(help="run directory (default runs/<UTC>-<profile>)")] = None,
     set_: SetOption = None,
     keep_up: Annotated[bool, typer.Option(help="leave the sandbox running afterwards")] = False,
 ) -> None:
     """Certify: load, faults, evidence, verdict. Exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE, 3 aborted, 64 bad input."""
     from harness import profile as profile_mod
+    from harness.live import RunProgress
     from harness.notify import Notifier
     from harness.orchestrator import certify, preflight  # Chaos Toolkit, Locust, cloud clients
     from harness.rundir import new_run_dir
     from harness.shield import shielded
 
+    if profile is None:
+        from harness.starter import default_profile
+
+        profile = default_profile()
     p = profile_mod.load(profile, set_ or [])
     preflight(p)
     notifier = Notifier.for_profile(p)  # its ${ENV_VAR}s resolved: bad input before anything starts
@@ -66,7 +72,9 @@ def run(
     with notifier.started(run_dir, _say):  # never fails the run; flushed within notify.flush_s
         failed: Exception | None = None
         try:
-            outcome = certify(p, run_dir, _say, keep_up=keep_up, listeners=[notifier.on_event])
+            with RunProgress(p, run_dir) as live:  # a Rich panel on a terminal, a line every 10 s elsewhere
+                outcome = certify(p, run_dir, live.say, keep_up=keep_up,
+                                  listeners=[notifier.on_event, live.on_event], on_guard=live.watch)
         except BadInput:
             raise  # refused before anything ran (a fault outside the allow-list): exit 64
         except Exception as exc:  # the harness or the target failed: judged and reported all the same

@@ -1,11 +1,13 @@
 """The mission ids the target acknowledged during the load, as the Locust plugin wrote them
-(``acks.*.csv``, one file per Locust process), for the read-back at the end of a run.
+(``acks.*.arrows``, one Arrow stream per Locust process; ``acks.*.csv`` in older run
+directories), for the read-back at the end of a run.
 
 Collection reads what collection wrote: the judge's parser (``analysis.recorded``, pandas) is
 not needed to know which missions to ask about. This reader keeps every complete row, so it
 asks about at least every mission the judge will count, an empty id included (the judge also
 drops rows whose numbers are damaged; asking about one more id costs nothing). A torn last
-line (a process killed mid-write) is left out, as the judge leaves it out.
+line (a process killed mid-write) is left out, as the judge leaves it out; so is a torn last
+batch of a stream (its whole batches are read).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from contract.rundir import ACKS_GLOB
+from contract.rundir import ACKS_GLOB, ACKS_STREAM_GLOB
 
 
 def acknowledged_mission_ids(run_dir: Path) -> list[str]:
@@ -23,6 +25,15 @@ def acknowledged_mission_ids(run_dir: Path) -> list[str]:
     judge reports that file as damaged evidence, the read-back just has nothing to ask from it.
     """
     ids: list[str] = []
+    streams = sorted(run_dir.glob(ACKS_STREAM_GLOB))
+    if streams:
+        from contract.columnar import iter_stream  # pyarrow: only for a run that has streams
+
+        for path in streams:
+            for batch in iter_stream(path):
+                if isinstance(batch, str) or "mission_id" not in batch.schema.names:
+                    break
+                ids += [m or "" for m in batch.column("mission_id").to_pylist()]
     for path in sorted(run_dir.glob(ACKS_GLOB)):
         try:
             text = path.read_text(encoding="utf-8", errors="replace")

@@ -10,25 +10,28 @@ on import). Configured through the environment and one option:
                                default ``GAMEDAY_OPEN_RATE``); the master passes it to its workers
 ``GAMEDAY_OPEN_MAX_INFLIGHT``  bound on concurrent open-model arrivals per process (2000)
 
-Rows: ``requests.*.csv`` (t_start, latency_ms as the exact float, name, method, status, ok,
-error, mission_id, t_intended, latency_intended_ms) and ``acks.*.csv`` (t_ack, mission_id,
+Rows: ``requests.*.arrows`` (t_start, latency_ms as the exact float, name, method, status, ok,
+error, mission_id, t_intended, latency_intended_ms) and ``acks.*.arrows`` (t_ack, mission_id,
 latency_ms, startup_ms, pool: the crew's start-up and pool exactly as its 201 said, empty when
-the 201 did not say). A local process writes ``requests.local-<pid>.csv`` itself, buffered and flushed
-every second and at exit. A worker (local or remote, anywhere) formats its rows and ships them
-to the master with Locust's own worker→master messages (``gameday_rows``, every second and at
-stop, at most ``MAX_BATCH_ROWS`` rows each); the master writes ``requests.<worker id>.csv``
-(Locust's client id, made safe for a file name). On stop the master asks every worker to stop
-and waits for each one's final batch (bounded) before Locust sends ``quit``: the last second's
-rows land before the master exits. The master (or the local process) also writes
-``load/progress.json`` every second for the live display.
+the 201 did not say): Arrow IPC streams (``contract.columnar``), one batch a second, each batch
+in one write, so a killed process leaves whole batches. Per request the listener only appends
+the raw values to column lists; the encoding (integers, dictionaries, zstd) is done once per
+batch. A local process writes ``requests.local-<pid>.arrows`` itself, every second and at exit.
+A worker (local or remote, anywhere) encodes its batches and ships them to the master with
+Locust's own worker→master messages (``gameday_rows``, every second and at stop, at most
+``MAX_BATCH_ROWS`` rows each); the master appends them to ``requests.<worker id>.arrows``
+(Locust's client id, made safe for a file name). ``gameday export`` turns the streams into CSV.
+On stop the master asks every worker to stop and waits for each one's final batch (bounded)
+before Locust sends ``quit``: the last second's rows land before the master exits. The master
+(or the local process) also writes ``load/progress.json`` every second for the live display.
 """
 
 from __future__ import annotations
 
 import atexit
-import csv
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -43,88 +46,99 @@ from locust.clients import HttpSession
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-from contract.rundir import ACK_COLUMNS, REQUEST_COLUMNS  # standard library only, no harness import
+from contract.columnar import (  # pyarrow and numpy, no harness import
+    ACK_SCHEMA,
+    REQUEST_SCHEMA,
+    AckRows,
+    RequestRows,
+    StreamFile,
+    batch_bytes,
+    batches_of,
+)
+from contract.redact import scrub  # standard library only
 
-REQUEST_HEADER = list(REQUEST_COLUMNS)
-ACK_HEADER = list(ACK_COLUMNS)
 OPEN_NAME = "/v1/crews"
 
 RUN_DIR = os.environ.get("GAMEDAY_RUN_DIR", "")
 OPEN_MAX_INFLIGHT = int(os.environ.get("GAMEDAY_OPEN_MAX_INFLIGHT", "2000") or 2000)
-ROWS_MSG = "gameday_rows"  # worker -> master: {seq, requests, acks (CSV text), n_requests, n_acks, final}
+ROWS_MSG = "gameday_rows"  # worker -> master: {seq, requests, acks (Arrow stream bytes), n_requests, n_acks, final}
 STOP_MSG = "gameday_stop"  # master -> worker: stop your users and send your final batch
 MAX_BATCH_ROWS = 5000  # request rows (and ack rows) per message
+MAX_PENDING_ROWS = 50_000  # a local process writes a batch early past this (bounded memory at any rate)
 FINAL_ROWS_WAIT_S = 10.0  # beyond the stop timeout, the master's bound for every worker's final batch
 
 
 class _Recorder:
-    """Buffered CSV writers for the local process; flushed by a greenlet and at exit."""
+    """The local process's rows, kept as columns and written as one batch a second and at exit."""
 
     def __init__(self, run_dir: str, proc: str) -> None:
-        self._req_file = open(os.path.join(run_dir, f"requests.{proc}.csv"), "w", newline="",
-                              buffering=1 << 20)
-        self._ack_file = open(os.path.join(run_dir, f"acks.{proc}.csv"), "w", newline="",
-                              buffering=1 << 16)
-        self.requests = csv.writer(self._req_file)
-        self.acks = csv.writer(self._ack_file)
-        self.requests.writerow(REQUEST_HEADER)
-        self.acks.writerow(ACK_HEADER)
+        self._req_file = StreamFile(os.path.join(run_dir, f"requests.{proc}.arrows"), REQUEST_SCHEMA)
+        self._ack_file = StreamFile(os.path.join(run_dir, f"acks.{proc}.arrows"), ACK_SCHEMA)
+        self.requests = RequestRows.empty()
+        self.acks = AckRows.empty()
         self.rows = 0
+        self.closed = False
+
+    def added(self) -> None:
+        self.rows += 1
+        if len(self.requests) >= MAX_PENDING_ROWS:
+            self.flush()
 
     def flush(self) -> None:
-        for f in (self._req_file, self._ack_file):
-            if not f.closed:
-                f.flush()
+        if self.closed:
+            return
+        if len(self.requests):
+            req, self.requests = self.requests, RequestRows.empty()
+            self._req_file.write(req.batch())
+        if len(self.acks):
+            ack, self.acks = self.acks, AckRows.empty()
+            self._ack_file.write(ack.batch())
 
     def close(self) -> None:
         global _recorder
         _recorder = None  # no row after this: the process is exiting
-        for f in (self._req_file, self._ack_file):
-            if not f.closed:
-                f.flush()
-                os.fsync(f.fileno())
-                f.close()
-
-
-class _Lines:
-    """A file for csv.writer that keeps each row's text (one write per row)."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.lines.append(text)
-        return len(text)
+        self.flush()
+        self.closed = True
+        self._req_file.close()
+        self._ack_file.close()
 
 
 class _Shipper:
-    """A worker's rows, formatted as CSV here and sent to the master in bounded batches."""
+    """A worker's rows, encoded here as Arrow batches and sent to the master in bounded messages."""
 
     def __init__(self, runner: WorkerRunner) -> None:
         self.runner = runner
-        self._req, self._ack = _Lines(), _Lines()
-        self.requests = csv.writer(self._req)
-        self.acks = csv.writer(self._ack)
+        self.requests = RequestRows.empty()
+        self.acks = AckRows.empty()
         self.rows = 0
         self.seq = 0
         self.final_sent = False
         self._lock = gevent.lock.Semaphore()  # batches leave in order, one sender at a time
 
+    def added(self) -> None:
+        self.rows += 1
+
     def ship(self, final: bool = False) -> None:
         with self._lock:
-            req, self._req.lines = self._req.lines, []
-            ack, self._ack.lines = self._ack.lines, []
+            req, self.requests = self.requests, RequestRows.empty()
+            ack, self.acks = self.acks, AckRows.empty()
+            rb = req.batch() if len(req) else None
+            ab = ack.batch() if len(ack) else None
+            n_req, n_ack = len(req), len(ack)
             i = 0
             while True:
-                r, a = req[i:i + MAX_BATCH_ROWS], ack[i:i + MAX_BATCH_ROWS]
+                r = rb.slice(i, MAX_BATCH_ROWS) if rb is not None and i < n_req else None
+                a = ab.slice(i, MAX_BATCH_ROWS) if ab is not None and i < n_ack else None
                 i += MAX_BATCH_ROWS
-                last = i >= max(len(req), len(ack))
-                if r or a or (final and last):
+                last = i >= max(n_req, n_ack)
+                if r is not None or a is not None or (final and last):
                     self.seq += 1
                     self.final_sent = final and last
                     self.runner.send_message(ROWS_MSG, {
-                        "seq": self.seq, "requests": "".join(r), "acks": "".join(a), "n_requests": len(r),
-                        "n_acks": len(a), "final": final and last})
+                        "seq": self.seq, "requests": batch_bytes(r) if r is not None else b"",
+                        "acks": batch_bytes(a) if a is not None else b"",
+                        "n_requests": 0 if r is None else r.num_rows, "n_acks": 0 if a is None else a.num_rows,
+                        "final": final and last})
                 if last:
                     return
 
@@ -133,7 +147,7 @@ class _Shipper:
 
     def close(self) -> None:
         """The final batch (once: again only if rows came after it)."""
-        if not (self.final_sent and not self._req.lines and not self._ack.lines):
+        if not (self.final_sent and not len(self.requests) and not len(self.acks)):
             self.ship(final=True)
 
 
@@ -142,11 +156,11 @@ def _file_safe(client_id: str) -> str:
 
 
 class _Collector:
-    """On the master: every worker's rows into ``requests.<worker>.csv`` / ``acks.<worker>.csv``."""
+    """On the master: every worker's batches into ``requests.<worker>.arrows`` / ``acks.<worker>.arrows``."""
 
     def __init__(self, run_dir: str) -> None:
         self.run_dir = run_dir
-        self.files: dict[str, tuple[Any, Any]] = {}
+        self.files: dict[str, tuple[StreamFile, StreamFile]] = {}
         self.workers: dict[str, dict[str, Any]] = {}
         self.finals: set[str] = set()
         self.closed = False
@@ -158,15 +172,15 @@ class _Collector:
         data = msg.data
         files = self.files.get(wid)
         if files is None:
-            req = open(os.path.join(self.run_dir, f"requests.{wid}.csv"), "w", newline="", buffering=1 << 20)
-            ack = open(os.path.join(self.run_dir, f"acks.{wid}.csv"), "w", newline="", buffering=1 << 16)
-            csv.writer(req).writerow(REQUEST_HEADER)
-            csv.writer(ack).writerow(ACK_HEADER)
+            req = StreamFile(os.path.join(self.run_dir, f"requests.{wid}.arrows"), REQUEST_SCHEMA)
+            ack = StreamFile(os.path.join(self.run_dir, f"acks.{wid}.arrows"), ACK_SCHEMA)
             files = self.files[wid] = (req, ack)
             self.workers[wid] = {"client_id": str(msg.node_id), "batches": 0, "requests": 0, "acks": 0,
                                  "final": False, "seq_gaps": 0, "last_seq": 0}
-        files[0].write(data["requests"])
-        files[1].write(data["acks"])
+        for f, key in ((files[0], "requests"), (files[1], "acks")):
+            if data[key]:
+                for batch in batches_of(data[key]):
+                    f.write(batch)
         w = self.workers[wid]
         w["seq_gaps"] += int(data["seq"] != w["last_seq"] + 1)
         w["last_seq"] = data["seq"]
@@ -191,21 +205,15 @@ class _Collector:
         self.flush()
 
     def flush(self) -> None:
-        for req, ack in self.files.values():
-            for f in (req, ack):
-                if not f.closed:
-                    f.flush()
+        """Nothing buffered: each batch is on disk (one write) when it arrives."""
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         for req, ack in self.files.values():
-            for f in (req, ack):
-                if not f.closed:
-                    f.flush()
-                    os.fsync(f.fileno())
-                    f.close()
+            req.close()
+            ack.close()
         from contract.atomic import write_atomic  # standard library only: light enough for a Locust process
 
         try:
@@ -223,21 +231,20 @@ _open_pool: gevent.pool.Pool | None = None
 _open_inflight: dict[gevent.Greenlet, float] = {}
 
 
-def _acknowledgement(response: Any) -> tuple[str, str, str]:
-    """(mission id, start-up ms, pool) of a crew's 201; empty strings for what it did not say."""
+def _acknowledgement(response: Any) -> tuple[str, float, str]:
+    """(mission id, start-up ms, pool) of a crew's 201; empty strings / NaN for what it did not say."""
     try:
         body = response.json()
     except Exception:
-        return "", "", ""
+        return "", math.nan, ""
     if not isinstance(body, dict):
-        return "", "", ""
+        return "", math.nan, ""
     mid = body.get("mission_id")
     startup = body.get("startup_ms")
-    startup_text = f"{float(startup):.3f}" if isinstance(startup, int | float) and not isinstance(startup, bool) \
-        else ""
+    startup_ms = float(startup) if isinstance(startup, int | float) and not isinstance(startup, bool) else math.nan
     pool = body.get("pool")
     pool_text = pool if isinstance(pool, str) and pool in ("warm", "cold") else ""
-    return (str(mid) if mid else ""), startup_text, pool_text
+    return (str(mid) if mid else ""), startup_ms, pool_text
 
 
 @events.request.add_listener
@@ -253,20 +260,18 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
     if status == 201 and exception is None and request_type == "POST":
         mission, startup_ms, pool = _acknowledgement(response)
         if mission:
-            rec.acks.writerow([f"{t_start + response_time / 1000.0:.6f}", mission, f"{response_time:.3f}",
-                               startup_ms, pool])
+            rec.acks.append(t_start + response_time / 1000.0, mission, response_time, startup_ms, pool)
     error = ""
     if exception is not None:
-        error = str(exception).replace("\n", " ").replace("\r", " ")[:300]
-    t_intended = (context or {}).get("gameday_intended") if isinstance(context, dict) else None
-    if t_intended is not None:
-        intended = f"{t_intended:.6f}"
-        lat_intended = f"{(t_start - t_intended) * 1000.0 + response_time:.3f}"
-    else:
-        intended = lat_intended = ""
-    rec.requests.writerow([f"{t_start:.6f}", f"{response_time:.3f}", name, request_type, status,
-                           1 if exception is None else 0, error, mission, intended, lat_intended])
-    rec.rows += 1
+        # masked before it is written or shipped: an exception can quote a URL with its password, an
+        # Authorization header, a key (contract.redact: secret shapes and the environment's secrets)
+        error = scrub(str(exception)[:2000]).replace("\n", " ").replace("\r", " ")[:300]
+    if "@" in name or "://" in name:
+        name = scrub(name)  # a locustfile that names requests by their full URL, user-info included
+    t_intended = context.get("gameday_intended") if isinstance(context, dict) else None
+    rec.requests.append(t_start, response_time, name, request_type, status, 1 if exception is None else 0, error,
+                        mission, math.nan if t_intended is None else t_intended)
+    rec.added()
 
 
 def _flush_loop() -> None:

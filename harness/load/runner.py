@@ -28,6 +28,7 @@ from typing import Any
 from harness.errors import GamedayError, Interrupted, TargetUnavailable
 
 PLUGIN = Path(__file__).with_name("plugin.py")
+SHAPE = Path(__file__).with_name("shape.py")  # a LoadTestShape that follows the run's phases (a spike)
 MASTER_PORTS = range(15500, 15600)  # 127.0.0.1 only, below 32768
 STOP_GRACE_S = 15.0
 FINAL_ROWS_WAIT_S = 10.0  # beyond the stop timeout: the master's bound for every worker's last rows (plugin)
@@ -55,6 +56,7 @@ class LoadSpec:
     remote_workers: int = 0
     master_bind: str = "127.0.0.1:0"  # host:port; port 0 = a free one of MASTER_PORTS
     workers_wait_s: int = 300
+    shape_file: Path | None = None  # the users wanted now, written by the orchestrator (harness/load/shape.py)
 
     @property
     def distributed(self) -> bool:
@@ -78,13 +80,16 @@ def _free_master_port(host: str = "127.0.0.1") -> int:
 
 
 def _argv_common(spec: LoadSpec) -> list[str]:
-    return [locust_binary(), "-f", f"{spec.locustfile},{PLUGIN}", "--loglevel", "WARNING"]
+    files = f"{spec.locustfile},{PLUGIN}" + (f",{SHAPE}" if spec.shape_file else "")
+    return [locust_binary(), "-f", files, "--loglevel", "WARNING"]
 
 
 def _env(spec: LoadSpec) -> dict[str, str]:
     env = dict(os.environ)
     env.update(spec.env)
     env["GAMEDAY_RUN_DIR"] = str(spec.run_dir)
+    if spec.shape_file:
+        env["GAMEDAY_SHAPE_FILE"] = str(spec.shape_file)
     env.pop("GAMEDAY_OPEN_RATE", None)  # given on the command line: the master passes it to every worker
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

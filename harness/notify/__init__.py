@@ -25,6 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contract.events import Event
 from harness.notify import messages
 from harness.notify.config import NotifyEvent, resolve, resolve_url
 from harness.notify.dispatch import Channel
@@ -191,7 +192,7 @@ class Notifier:
             if self._timeline is None:
                 self._timeline = Timeline(self._ctx.run_dir / "timeline.jsonl", redact=self._redactor)
             try:
-                self._timeline.append("notify_failed", sink=sink, notification=notification, error=error)
+                self._timeline.append(Event.NOTIFY_FAILED, sink=sink, notification=notification, error=error)
             except (OSError, ValueError):
                 pass  # the run directory is gone or closed: nothing else to tell
             first = sink not in self._warned

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.events import Event
 from harness.notify.webhook import post_json
 
 Annotation = dict[str, Any]
@@ -60,23 +61,23 @@ class Annotator:
     def feed(self, event: Mapping[str, Any]) -> list[Annotation]:
         name, t = event.get("event"), float(event.get("t", 0.0))
         phase, fault = event.get("phase"), event.get("fault")
-        if name == "phase_started" and phase:
+        if name == Event.PHASE_STARTED and phase:
             self._open[f"phase:{phase}"] = _Open(t, f"phase {phase}", ["phase", str(phase)])
-        elif name == "phase_ended" and phase:
+        elif name == Event.PHASE_ENDED and phase:
             ok = event.get("ok")
             return self._close(f"phase:{phase}", t, "" if ok is None else (" ok" if ok else " NOT ok"))
-        elif name == "fault_injected" and fault:
+        elif name == Event.FAULT_INJECTED and fault:
             action = event.get("action", "?")
             self._open[f"fault:{fault}"] = _Open(t, f"fault {fault} ({action})", ["fault", str(fault)])
-        elif name == "fault_recovered" and fault:
+        elif name == Event.FAULT_RECOVERED and fault:
             return self._close(f"fault:{fault}", t, f": recovered in {float(event.get('recovery_s') or 0):.1f} s")
-        elif name in ("fault_not_recovered", "chaos_done") and fault:
+        elif name in (Event.FAULT_NOT_RECOVERED, Event.CHAOS_DONE) and fault:
             return self._close(f"fault:{fault}", t, ": NOT recovered")
-        elif name in ("run_aborted", "run_interrupted"):
-            kind = "aborted" if name == "run_aborted" else "interrupted"
+        elif name in (Event.RUN_ABORTED, Event.RUN_INTERRUPTED):
+            kind = "aborted" if name == Event.RUN_ABORTED else "interrupted"
             return [*self.close_all(t, f" (run {kind})"),
                     self._ann(f"run {kind.upper()}: {event.get('reason', '?')}", [kind], t)]
-        elif name == "run_finished":
+        elif name == Event.RUN_FINISHED:
             return self.close_all(t, " (run ended)")
         return []
 

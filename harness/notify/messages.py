@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.events import Event
 from harness.notify.config import NotifyEvent
 
 Message = dict[str, Any]
@@ -52,22 +53,22 @@ def for_event(event: Mapping[str, Any], ctx: Context) -> tuple[NotifyEvent, Mess
     """The announcement of one timeline event, or None."""
     name = event.get("event")
     fault = event.get("fault", "?")
-    if name == "run_started":
+    if name == Event.RUN_STARTED:
         faults = ", ".join(str(f) for f in event.get("faults") or []) or "none"
         return "run_started", _text(ctx, f"run started against {event.get('target', '?')}; faults: {faults}; "
                                          f"run directory {ctx.run_dir}")
-    if name == "fault_injected":
+    if name == Event.FAULT_INJECTED:
         return "fault_started", _text(ctx, f"fault {fault} injected ({event.get('action', '?')})")
-    if name == "chaos_done":
+    if name == Event.CHAOS_DONE:
         recovered = event.get("recovery_s") is not None
         how = f"recovered in {_secs(event.get('recovery_s'))}" if recovered else "NOT recovered"
         rb = "ok" if event.get("rollbacks_ok") else "FAILED"
         ok = bool(event.get("ok"))
         return "fault_ended", _text(ctx, f"fault {fault} ended ({event.get('status', '?')}): {how}, rollbacks {rb}",
                                     None if ok else "danger")
-    if name == "run_aborted":
+    if name == Event.RUN_ABORTED:
         return "run_aborted", _text(ctx, f"run ABORTED by the guard: {event.get('reason', '?')}", "danger")
-    if name == "run_interrupted":
+    if name == Event.RUN_INTERRUPTED:
         return "run_interrupted", _text(ctx, f"run INTERRUPTED: {event.get('reason', '?')}", "warning")
     return None
 

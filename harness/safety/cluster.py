@@ -33,6 +33,7 @@ class ClusterApis:
     apps: Any = None
     rds: Any = None
     elasticache: Any = None
+    fis: Any = None
     account: str | None = None
     kube_server: str | None = None  # the API server the context points at, re-checked before injection
 
@@ -110,6 +111,7 @@ def connect_aws(apis: ClusterApis) -> None:
     apis.account = account
     apis.rds = session.client("rds")
     apis.elasticache = session.client("elasticache")
+    apis.fis = session.client("fis")
 
 
 def overlay(profile: Profile) -> dict[str, Any]:
@@ -349,12 +351,68 @@ def _deployment(args: Mapping[str, Any], apis: ClusterApis, verb: str) -> tuple[
     return what, [ResolvedTarget("deployment", f"{ns}/{name}", detail)]
 
 
+def _fis_start(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[ResolvedTarget]]:
+    """An AWS FIS experiment template (a custom fault): every target it names must be an ARN in the
+    profile's account and region whose resource name the allow-list allows. A target chosen by tags
+    or filters resolves only when FIS runs it, too late to check: refused."""
+    tid = str(args.get("experiment_template_id") or "")
+    if not tid or "${" in tid or tid.startswith("<unset"):
+        raise BadInput(f"fis start_experiment: experiment_template_id is not set ({tid or 'empty'}); set it in the "
+                       f"fault's configuration")
+    _aws(apis, "fis start_experiment")
+    tpl = _aws_call(lambda: apis.fis.get_experiment_template(id=tid)["experimentTemplate"],
+                    f"FIS experiment template {tid}", ("ResourceNotFoundException",))
+    if not tpl:
+        raise NothingToTarget(f"FIS experiment template {tid}: not found; nothing to inject")
+    targets: list[ResolvedTarget] = []
+    for name, t in sorted((tpl.get("targets") or {}).items()):
+        arns = t.get("resourceArns") or []
+        if not arns or t.get("resourceTags") or t.get("filters"):
+            raise NotAllowed(f"FIS experiment template {tid}: target {name!r} ({t.get('resourceType')}) is chosen by "
+                             f"tags or filters, which resolve only when FIS runs it: gameday cannot check them "
+                             f"against the allow-list. Name its resources by ARN (resourceArns); refusing")
+        for arn in arns:
+            parts = str(arn).split(":", 5)
+            if len(parts) != 6 or parts[0] != "arn":
+                raise NotAllowed(f"FIS experiment template {tid}: target {name!r}: {arn!r} is not an ARN; refusing")
+            region, account, resource = parts[3], parts[4], parts[5]
+            if account and account != apis.account:
+                raise NotAllowed(f"FIS experiment template {tid}: target {arn} is in account {account}, not the "
+                                 f"profile's {apis.account}; refusing")
+            if region and region != apis.cluster.aws_region:
+                raise NotAllowed(f"FIS experiment template {tid}: target {arn} is in region {region}, not the "
+                                 f"profile's {apis.cluster.aws_region}; refusing")
+            rname = re.split(r"[/:]", resource)[-1]
+            allow.check_resource(apis.cluster, f"FIS target {name}", rname)
+            targets.append(ResolvedTarget(str(t.get("resourceType") or "fis target"), rname, str(arn)))
+    if not targets:
+        raise NothingToTarget(f"FIS experiment template {tid}: no target; nothing to inject")
+    actions = ", ".join(f"{n} ({a.get('actionId')})" for n, a in sorted((tpl.get("actions") or {}).items()))
+    stops = ", ".join(str(c.get("source")) for c in tpl.get("stopConditions") or []) or "none"
+    return (f"start FIS experiment template {tid} ({tpl.get('description') or 'no description'}): "
+            f"{actions or 'no action'}; stop conditions: {stops}", targets)
+
+
+def _fis_stop(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, list[ResolvedTarget]]:
+    """The rollback: stop the experiments a fault started, by their tags; never delete templates."""
+    if str(args.get("delete_templates", False)).lower() == "true":
+        raise NotAllowed("fis stop_experiments_by_tags with delete_templates: a rollback does not delete the "
+                         "team's experiment templates; refusing")
+    tags = args.get("tags")
+    if not tags:
+        raise BadInput("fis stop_experiments_by_tags: no tags: it would stop every experiment of the account")
+    return f"stop every running FIS experiment tagged {tags}", [ResolvedTarget("fis experiments", f"tags {tags}",
+                                                                               "started by this fault")]
+
+
 Describer = Callable[[Mapping[str, Any], ClusterApis], tuple[str, list[ResolvedTarget]]]
 
 _DESCRIBERS: dict[str, Describer] = {
     "chaosaws.rds.actions.reboot_db_instance": _reboot_db,
     "chaosaws.rds.actions.failover_db_cluster": _failover_cluster,
     "chaosaws.elasticache.actions.test_failover": _test_failover,
+    "chaosaws.fis.actions.start_experiment": _fis_start,
+    "chaosaws.fis.actions.stop_experiments_by_tags": _fis_stop,
     "chaosk8s.node.actions.drain_nodes": lambda a, x: _nodes(a, x, "drain"),
     "chaosk8s.node.actions.cordon_node": lambda a, x: _nodes(a, x, "cordon"),
     "chaosk8s.node.actions.uncordon_node": lambda a, x: _nodes(a, x, "uncordon"),

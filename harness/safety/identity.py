@@ -1,13 +1,19 @@
-"""The pre-injection identity check: immediately before each action of a cluster fault's method,
-the AWS identity (STS GetCallerIdentity, through chaosaws's own client path) and the kube
-context (the kubeconfig, context and API server chaosk8s would use) are read again and compared
-with what the plan checked (:class:`~harness.safety.model.PinnedIdentity`).
+"""The identity check: immediately before each action of a cluster fault's method (an injection)
+and before each action of its rollbacks, the AWS identity (STS GetCallerIdentity, through
+chaosaws's own client path) and the kube context (the kubeconfig, context and API server chaosk8s
+would use) are read again and compared with what the plan checked (:class:`~harness.safety.model.PinnedIdentity`).
 
 It is a Chaos Toolkit run-event handler. chaoslib's handler registry swallows ``Exception`` and
 the Python provider turns what an activity raises into ``ActivityFailed`` (the method would go on
 to the next step), so a mismatch raises :class:`IdentityChanged`, a ``KeyboardInterrupt``: from
 ``start_activity`` it stops the method before the action is called, chaoslib marks the journal
 *interrupted* and plays the rollbacks (strategy "always"); the runner then raises NotAllowed.
+
+A rollback is an action too: against another account or cluster it would change something the
+plan never looked at (uncordon someone else's node, restore an image on another deployment).
+So it is checked the same way, and a mismatch stops the rollbacks there (chaoslib plays no more
+of them on a KeyboardInterrupt): the rollback is *not* done, the journal says so, and the runner's
+NotAllowed says which rollback must be done by hand, on the identity the plan checked.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class IdentityGate(RunEventHandler):  # type: ignore[misc]  # chaoslib ships no 
         self.configuration: Mapping[str, Any] = {}
         self.secrets: Mapping[str, Any] = {}
         self.refusal: str | None = None
+        self.rollback_refused: str | None = None  # the rollback action not run, identity changed
         self.checked = 0
 
     def running(self, experiment: Any, journal: Any, configuration: Any, secrets: Any, schedule: Any,
@@ -51,15 +58,19 @@ class IdentityGate(RunEventHandler):  # type: ignore[misc]  # chaoslib ships no 
         self.section = "rollbacks"
 
     def start_activity(self, activity: Any) -> None:
-        if self.identity is None or self.section != "method" or activity.get("type") != "action":
+        if self.identity is None or self.section not in ("method", "rollbacks") or activity.get("type") != "action":
             return
         name = str(activity.get("name"))
         problems = check(self.identity, self.configuration, self.secrets)
         self.checked += 1
-        self.record(action=name, ok=not problems, problems=problems)
+        self.record(action=name, ok=not problems, problems=problems, section=self.section)
         if problems:
-            self.refusal = f"before action {name!r}: " + "; ".join(problems)
-            raise IdentityChanged(self.refusal)
+            what = "action" if self.section == "method" else "rollback"
+            refusal = f"before {what} {name!r}: " + "; ".join(problems)
+            if self.section == "rollbacks":
+                self.rollback_refused = name
+            self.refusal = self.refusal or refusal
+            raise IdentityChanged(refusal)
 
 
 def check(identity: PinnedIdentity, configuration: Mapping[str, Any], secrets: Mapping[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import scrape
+from harness import promclient, scrape
 from harness.chaos import experiment as xp
 from harness.chaos import sla_config
 from harness.errors import BadInput, ExperimentError, GamedayError, NotAllowed, NothingToTarget, TargetUnavailable
@@ -45,7 +45,8 @@ class PlanContext:
             if t.kind == "sandbox":
                 sctx = self.sandbox_ctx()
                 url = sctx.prometheus if sctx.live else None
-            self.interval = scrape.learn(url, scrape.profile_interval(self.profile))
+            access = promclient.at(url, t.prometheus) if url else None
+            self.interval = scrape.learn(access, scrape.profile_interval(self.profile))
         return self.interval
 
     def sandbox_ctx(self) -> sandbox_target.SandboxContext:
@@ -105,6 +106,13 @@ def plan_fault(profile: Profile, fault: Fault, extra: Mapping[str, Any] | None =
     # identity keys (region, namespace) stay the profile's whatever the caller adds on top
     pinned: dict[str, Any] = {**base, **fault.configuration, **(extra or {}),
                               **{k: v for k, v in base.items() if k in screen.PINNED_BY_PROFILE}}
+    # how the probes reach Prometheus (CA bundle, credentials) is the profile's target.prometheus alone
+    overridden = sorted(set(promclient.CONFIG_KEYS.values()) & set(fault.configuration))
+    if overridden:
+        where = f"faults.{profile.faults.index(fault)}." if fault in profile.faults else ""
+        raise NotAllowed(f"fault {fault.id}: {where}configuration.{overridden[0]}: "
+                         f"how Prometheus is reached comes from the profile's target.prometheus only. Refusing")
+    pinned.update(promclient.configuration(profile.target.prometheus))
     # the SLA probes' thresholds and window: the profile's checks and the scrape interval, nothing else
     sla_config.refuse_thresholds(profile)
     interval = ctx.scrape_interval()

@@ -182,6 +182,21 @@ def _resume(args: Mapping[str, Any], st: Mapping[str, Any]) -> tuple[str, list[R
     return f"resume the WAL sender of {primary}", [ResolvedTarget("postgres primary", str(primary), "WAL sender")]
 
 
+def _partition(args: Mapping[str, Any], st: Mapping[str, Any]) -> tuple[str, list[ResolvedTarget]]:
+    primary = (st.get("redis") or {}).get("primary")
+    if not primary:
+        raise NothingToTarget("the sandbox reports no Redis primary; nothing to partition")
+    return (f"isolate the Redis primary {primary} from the API and workers for {args.get('seconds')} s "
+            f"(CLIENT PAUSE WRITE; Sentinel's link is held too, so it may fail over)",
+            [ResolvedTarget("redis primary", str(primary), "clients' commands held; replication served")])
+
+
+def _heal(args: Mapping[str, Any], st: Mapping[str, Any]) -> tuple[str, list[ResolvedTarget]]:
+    instances = sorted((st.get("redis") or {}).get("instances") or {})
+    return ("lift any Redis partition (CLIENT UNPAUSE)",
+            [ResolvedTarget("redis", i, "unpaused") for i in instances])
+
+
 _DESCRIBERS: dict[str, Describer] = {
     "sandbox.chaos.actions.fail_db_primary": _db_primary,
     "sandbox.chaos.actions.kill_redis_primary": _redis_primary,
@@ -192,6 +207,8 @@ _DESCRIBERS: dict[str, Describer] = {
     "sandbox.chaos.actions.undo_release": _undo,
     "sandbox.chaos.actions.stall_db_replication": _stall,
     "sandbox.chaos.actions.resume_db_replication": _resume,
+    "sandbox.chaos.actions.partition_redis": _partition,
+    "sandbox.chaos.actions.heal_redis_partition": _heal,
 }
 
 KNOWN_ACTIONS = frozenset(_DESCRIBERS)

@@ -110,6 +110,11 @@ class WorkerMetrics(PodMetrics):
             "watchdog_recovery_actions_total", "Missions re-queued by the watchdog, by reason",
             ["action"], registry=self.registry,
         )
+        # §6.2's custom metric: the workers' autoscaler scales on it (the sandbox controller reads it here)
+        self.queue_depth = Gauge(
+            "queue_depth", "Missions waiting for a worker (LLEN of the queue) as this worker last saw it",
+            ["queue"], registry=self.registry,
+        )
         self.token_cost = PlainCounter(
             "token_usage_cost_est", "Estimated LLM token cost of the work done, in USD"
         )

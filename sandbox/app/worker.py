@@ -184,8 +184,10 @@ class Worker:
                 async with self.redis.master.pipeline(transaction=False) as pipe:
                     pipe.set(common.alive_key(self.pod), str(time.time()), ex=HEARTBEAT_TTL_S)
                     pipe.llen(common.WARM_POOL)
-                    _, size = await pipe.execute()
+                    pipe.llen(common.QUEUE)
+                    _, size, depth = await pipe.execute()
                 self.metrics.warm_pool_size.set(size)
+                self.metrics.queue_depth.labels(queue=common.QUEUE).set(depth)
             except redis_exc.RedisError as exc:
                 self.errors.error("heartbeat", "heartbeat not sent", exc)
             await asyncio.sleep(HEARTBEAT_EVERY_S)

@@ -18,7 +18,9 @@ __all__ = [
     "deploy_revision",
     "drain_node",
     "fail_db_primary",
+    "heal_redis_partition",
     "kill_redis_primary",
+    "partition_redis",
     "resume_db_replication",
     "stall_db_replication",
     "uncordon_node",
@@ -51,6 +53,21 @@ def resume_db_replication(configuration: Configuration | None = None, secrets: S
 def kill_redis_primary(configuration: Configuration | None = None, secrets: Secrets | None = None) -> Any:
     """Kill -9 the Redis primary; Sentinel promotes the replica."""
     return client(configuration).control("POST", "/redis/kill-primary")
+
+
+def partition_redis(
+    seconds: float, configuration: Configuration | None = None, secrets: Secrets | None = None
+) -> Any:
+    """Isolate the Redis primary from the app for ``seconds``, as a network partition would: it holds
+    every client's commands (``CLIENT PAUSE WRITE``: the app's are all writes), so they hang until their
+    timeouts. Sentinel's link is held too (its hello PUBLISH is a write, its PINGs queue behind it), so
+    Sentinel may fail over as it would for a primary cut off from the majority. Lifts after ``seconds``."""
+    return client(configuration).control("POST", "/redis/partition", {"seconds": float(seconds)})
+
+
+def heal_redis_partition(configuration: Configuration | None = None, secrets: Secrets | None = None) -> Any:
+    """Lift a Redis partition early (the rollback of ``partition_redis``; a no-op without one)."""
+    return client(configuration).control("POST", "/redis/heal")
 
 
 def cordon_node(node: str, configuration: Configuration | None = None, secrets: Secrets | None = None) -> Any:

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from .. import procs
 from ..config import REDIS_INSTANCES, SandboxConfig
 from ..layout import PGBOUNCER_ADMIN
+from . import autoscaler
 
 REDIS_KEYS = ("appendonly", "appendfsync", "maxmemory-policy")
 PGBOUNCER_KEYS = ("pool_mode", "max_client_conn", "default_pool_size")
@@ -66,4 +67,5 @@ def rollout_settings(cfg: SandboxConfig) -> dict[str, Any]:
 
 async def settings(cfg: SandboxConfig, secrets: dict[str, str]) -> dict[str, Any]:
     pgb = await asyncio.to_thread(_pgbouncer_show_config, cfg, secrets["pgbouncer_admin_password"])
-    return {"redis": await redis_settings(cfg), "pgbouncer": pgb, "rollout": rollout_settings(cfg)}
+    return {"redis": await redis_settings(cfg), "pgbouncer": pgb, "rollout": rollout_settings(cfg),
+            "autoscaling": {"source": "sandbox controller (the HPAs it runs)", "hpas": autoscaler.spec(cfg)}}

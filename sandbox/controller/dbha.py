@@ -55,10 +55,17 @@ class DbOperator:
     def port(self, instance: str) -> int:
         return self.cfg.ports.db(instance)
 
+    @property
+    def primary_up(self) -> bool:
+        """False from the moment the watch sees the primary gone until the failover completes: what
+        the P1 HyperCodeDatabaseDown pages on (``sandbox_db_primary_up``)."""
+        return self.down_since is None and self.phase != "failing_over"
+
     # ---- bring-up (blocking, run in a thread) -------------------------------------------
     def provision(self) -> None:
         p, s = self.primary, self.standby
         assert s is not None
+        postgres.write_passfile(self.layout, self.secrets["postgres_password"], self.run_as)
         postgres.init_primary(self.layout, p, self.port(p), self.run_as)
         self.sup.adopt(p, postgres.start(self.layout, p, self.port(p), self.run_as))
         postgres.create_app_db(self.port(p), self.secrets["db_password"], self.run_as)

@@ -24,8 +24,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from .. import config, procs, services
 from ..config import REDIS_INSTANCES, SENTINELS
 from ..layout import Layout, load_or_create_secrets, write_json_atomic
+from ..prometheus import alertmanager as am
 from ..prometheus import prometheus as prom
 from . import audit
+from .autoscaler import Autoscaler
 from .cluster import API, Cluster, Pod
 from .dbha import DbOperator
 from .redisha import RedisOps
@@ -49,6 +51,8 @@ class ControllerMetrics:
                                    ["deployment"], registry=r)
         self.streaming = Gauge("sandbox_db_standby_streaming", "1 if a DB standby streams",
                                registry=r)
+        self.primary_up = Gauge("sandbox_db_primary_up", "1 if the DB primary accepts connections "
+                                "(0 from its loss until the failover completes)", registry=r)
         self.ready_pods = Gauge("sandbox_ready_pods", "Ready pods", ["deployment"], registry=r)
         self._seen: dict[str, tuple[int, int]] = {}
 
@@ -67,6 +71,7 @@ class ControllerMetrics:
             self._seen[dep.name] = (dep.rollbacks, dep.health_check_failures)
             self.ready_pods.labels(dep.name).set(sum(1 for p in cluster.pods_of(dep.name) if p.ready))
         self.streaming.set(1 if db.standby is not None and db.standby_streaming else 0)
+        self.primary_up.set(1 if db.primary_up else 0)
 
 
 class Controller:
@@ -84,6 +89,8 @@ class Controller:
         self.db = DbOperator(self.cfg, self.layout, self.sup, self.secrets, self.emit)
         self.redis = RedisOps(self.cfg, self.layout, self.sup, self.emit)
         self.metrics = ControllerMetrics()
+        self.autoscaler = (Autoscaler(self.cfg, self.cluster, self.metrics.registry, self.emit)
+                           if self.cfg.autoscaling.enabled else None)
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -118,12 +125,32 @@ class Controller:
         prom.write_targets(sd, "controller", [("127.0.0.1", cfg.ports.controller, {"pod": "controller"})])
         self._write_targets([])
         rules = Path(prom.__file__).parent / "rules.yml"
-        (pdir / "prometheus.yml").write_text(prom.render_config(cfg.scrape_interval_s, rules, sd))
+        am_port = self._start_alerting(rules) if cfg.alerting.enabled else None
+        if am_port is not None:
+            rules = pdir / "rules.yml"  # as _start_alerting rendered it for this sandbox
+        (pdir / "prometheus.yml").write_text(prom.render_config(cfg.scrape_interval_s, rules, sd, am_port))
         binary = procs.which("prometheus", "prometheus")
         sup.start(Managed("prometheus", prom.prometheus_argv(binary, pdir / "prometheus.yml",
                                                              pdir / "data", cfg.ports.prometheus),
                           restart=False))
         sup.start(Managed("ingress", services.nginx_argv(L), restart=True))
+
+    def _start_alerting(self, rules: Path) -> int:
+        """Alertmanager and the receivers it notifies; the rules Prometheus evaluates, rendered with
+        this sandbox's alerting settings. Both restarted if they die (a managed service would be)."""
+        L, cfg, sup = self.layout, self.cfg, self.sup
+        a = cfg.alerting
+        adir = L.root / "alerting"
+        (adir / "data").mkdir(parents=True, exist_ok=True)
+        (L.prometheus / "rules.yml").write_text(am.render_rules(rules, a.db_down_for_s, a.false_page))
+        (adir / "alertmanager.yml").write_text(
+            am.render_config(cfg.ports.alert_receiver, a.group_wait_s, a.group_interval_s, a.p1_receiver))
+        sup.start(Managed("alert-receiver", [sys.executable, "-m", "sandbox.app.alert_receiver", "--state",
+                                             str(L.root), "--port", str(cfg.ports.alert_receiver)], restart=True))
+        binary = procs.which("prometheus-alertmanager", "prometheus-alertmanager")
+        sup.start(Managed("alertmanager", am.alertmanager_argv(binary, adir / "alertmanager.yml", adir / "data",
+                                                               cfg.ports.alertmanager), restart=True))
+        return cfg.ports.alertmanager
 
     async def bring_up(self) -> None:
         t0 = time.monotonic()
@@ -134,13 +161,15 @@ class Controller:
                                run_as=self.db.run_as, restart=True))
         fixed = self.cfg.ports.fixed()
         for name, port in fixed.items():
-            if name == "controller":
+            if name == "controller" or (name in ("alertmanager", "alert-receiver") and not self.cfg.alerting.enabled):
                 continue
             m = self.sup.items.get("ingress" if name == "ingress" else name)
             ok = await asyncio.to_thread(procs.wait_port, port, 20, m.proc if m else None)
             if not ok:
                 raise procs.SandboxError(f"{name} did not start listening on 127.0.0.1:{port}: "
                                          f"see {self.layout.log(name if name != 'ingress' else 'ingress')}")
+        if self.autoscaler is not None:
+            self.autoscaler.initial_replicas()
         await self.cluster.scale_up_initial()
         self._tasks.append(asyncio.create_task(self.cluster.probe_loop()))
         deadline = time.monotonic() + 60
@@ -157,6 +186,8 @@ class Controller:
                                          f"(see {self.layout.logs}/worker-*.log)")
             await asyncio.sleep(0.2)
         self._tasks.append(asyncio.create_task(self.db.watch()))
+        if self.autoscaler is not None:  # from ready on: the pods it measures are all up
+            self._tasks.append(asyncio.create_task(self.autoscaler.run()))
         self.state = "ready"
         self.emit("sandbox_ready", seconds=round(time.monotonic() - t0, 3))
 
@@ -171,13 +202,15 @@ class Controller:
         out["db"] = self.db.status()
         out["redis"] = await self.redis.status()
         comps = {}
-        for name in ("ingress", "prometheus", "pgbouncer"):
+        for name in ("ingress", "prometheus", "pgbouncer", "alertmanager", "alert-receiver"):
             m = self.sup.items.get(name)
             comps[name] = {"up": bool(m and m.running), "pid": m.pid if m else None}
         out["components"] = comps
         out["endpoints"] = {
             "api": f"http://127.0.0.1:{ports.ingress}",
             "prometheus": f"http://127.0.0.1:{ports.prometheus}",
+            "alertmanager": f"http://127.0.0.1:{ports.alertmanager}" if self.cfg.alerting.enabled else None,
+            "alert_receiver": f"http://127.0.0.1:{ports.alert_receiver}" if self.cfg.alerting.enabled else None,
             "controller": f"http://127.0.0.1:{ports.controller}",
             "pgbouncer": f"127.0.0.1:{ports.pgbouncer}",
             "sentinels": [f"127.0.0.1:{ports.sentinel(s)}" for s in SENTINELS],
@@ -204,7 +237,7 @@ class Controller:
         await asyncio.to_thread(sup.stop, "ingress", 3.0)
         pods = [n for n in list(sup.items) if n.startswith(("api-", "worker-"))]
         await asyncio.gather(*(asyncio.to_thread(sup.stop, n, 5.0) for n in pods))
-        for name in ["pgbouncer", "prometheus", *SENTINELS, *REDIS_INSTANCES]:
+        for name in ["pgbouncer", "prometheus", "alertmanager", "alert-receiver", *SENTINELS, *REDIS_INSTANCES]:
             await asyncio.to_thread(sup.stop, name, 5.0)
         self.db.resume()
         for inst in config.DB_INSTANCES:
@@ -288,6 +321,17 @@ def routes(c: Controller) -> web.RouteTableDef:
     @r.post("/redis/kill-primary")
     async def kill_redis(_: web.Request) -> web.Response:
         return web.json_response(await c.redis.kill_primary())
+
+    @r.post("/redis/partition")
+    async def partition_redis(req: web.Request) -> web.Response:
+        seconds = float((await _body(req)).get("seconds", 10))
+        if not 0 < seconds <= 600:
+            return _json_error(400, "seconds: expected a number in (0, 600]")
+        return web.json_response(await c.redis.partition(seconds))
+
+    @r.post("/redis/heal")
+    async def heal_redis(_: web.Request) -> web.Response:
+        return web.json_response(await c.redis.heal())
 
     @r.post("/components/{name}/{op}")
     async def component(req: web.Request) -> web.Response:

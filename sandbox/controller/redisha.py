@@ -100,6 +100,42 @@ class RedisOps:
         self.emit("redis_primary_killed", instance=primary, pid=pid)
         return {"killed": primary, "pid": pid}
 
+    async def partition(self, seconds: float) -> dict[str, Any]:
+        """Isolate the Redis primary for ``seconds``, as a network partition that leaves it alone on its
+        side would: ``CLIENT PAUSE <ms> WRITE`` holds every client's commands (the app's LPUSH, LPOP,
+        BRPOP are all writes) until their 1 s socket timeouts, as dropped packets would, while the
+        replication stream is served. Sentinel is caught as well: its hello PUBLISH is a write, and its
+        PINGs queue behind it on the same link, so it sees the primary down and may fail over, as it
+        would for a primary cut off from the majority. Redis lifts the pause by itself at the end;
+        :meth:`heal` lifts it early."""
+        primary = await self.sentinel_primary()
+        if primary is None:
+            raise procs.SandboxError("no Sentinel names a Redis primary")
+        client = _probe_client(self.cfg.ports.redis(primary))
+        try:
+            await client.execute_command("CLIENT", "PAUSE", str(int(seconds * 1000)), "WRITE")  # type: ignore[no-untyped-call]
+        except (aioredis.RedisError, OSError) as exc:
+            raise procs.SandboxError(f"Redis primary {primary}: CLIENT PAUSE failed: {exc}") from None
+        finally:
+            await client.aclose()
+        self.emit("redis_partitioned", instance=primary, seconds=seconds)
+        return {"partitioned": primary, "seconds": seconds, "mode": "CLIENT PAUSE WRITE"}
+
+    async def heal(self) -> dict[str, Any]:
+        """Lift a partition on every Redis instance that answers (a no-op where there is none)."""
+        healed = []
+        for inst in REDIS_INSTANCES:
+            client = _probe_client(self.cfg.ports.redis(inst))
+            try:
+                await client.execute_command("CLIENT", "UNPAUSE")  # type: ignore[no-untyped-call]
+                healed.append(inst)
+            except (aioredis.RedisError, OSError):
+                pass
+            finally:
+                await client.aclose()
+        self.emit("redis_partition_healed", instances=healed)
+        return {"healed": healed}
+
     async def status(self) -> dict[str, Any]:
         primary, roles = await asyncio.gather(
             self.sentinel_primary(), asyncio.gather(*(self.role(i) for i in REDIS_INSTANCES)))

@@ -41,8 +41,10 @@ def targets_path(file_sd_dir: Path, job: str) -> Path:
     return file_sd_dir / f"{job}.json"
 
 
-def render_config(scrape_interval_s: float, rules_path: Path, file_sd_dir: Path) -> str:
-    """prometheus.yml: one interval for scraping and rule evaluation, one file_sd file per job.
+def render_config(scrape_interval_s: float, rules_path: Path, file_sd_dir: Path,
+                  alertmanager_port: int | None = None) -> str:
+    """prometheus.yml: one interval for scraping and rule evaluation, one file_sd file per job,
+    and the sandbox's Alertmanager (when ``alertmanager_port`` is given) as the alerts' destination.
 
     Evaluation runs at the scrape interval so that a ``for: 15s`` alert means 15 fresh
     samples, and the timeout equals the interval so a hung pod cannot overlap its scrapes.
@@ -71,6 +73,9 @@ def render_config(scrape_interval_s: float, rules_path: Path, file_sd_dir: Path)
             for job in JOBS
         ],
     }
+    if alertmanager_port is not None:
+        config["alerting"] = {"alertmanagers": [
+            {"api_version": "v2", "static_configs": [{"targets": [f"127.0.0.1:{int(alertmanager_port)}"]}]}]}
     header = "# Rendered by sandbox.prometheus.prometheus.render_config; do not edit.\n"
     return header + yaml.safe_dump(config, sort_keys=False)
 

@@ -69,6 +69,7 @@ class Cluster:
     record_events: bool = True
     replica_sets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    hpas: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # autoscaling/v2, served as given
     calls: list[tuple[str, str]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -391,6 +392,10 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                 if kind == "replicasets" and method == "GET" and len(parts) == 6:
                     items = [r for (rns, _), r in c.replica_sets.items() if rns == ns and _match_labels(r, ls)]
                     return self._send(200, _list("ReplicaSetList", copy.deepcopy(items)))
+            if parts[:3] == ["apis", "autoscaling", "v2"] and parts[5:] == ["horizontalpodautoscalers"]:
+                items = [h for (hns, _), h in c.hpas.items() if hns == parts[4]]
+                return self._send(200, {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscalerList",
+                                        "metadata": {"resourceVersion": "1"}, "items": copy.deepcopy(items)})
             self._send(404, _status(404, f"{method} {self.path}: not served by the stub", "NotFound"))
 
         def _watch(self, items: list[dict[str, Any]]) -> None:

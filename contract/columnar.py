@@ -1,0 +1,262 @@
+"""The columnar form of the per-request evidence: Arrow IPC *streams*, one per Locust process,
+written in batches (``requests.<proc>.arrows``, ``acks.<proc>.arrows``).
+
+Why a stream and not Parquet: a Parquet file is unreadable until its footer is written, so a
+writer killed half-way (SIGKILL, OOM) would lose the whole file; an IPC stream is a sequence of
+self-delimited messages, so every batch written before the kill stays readable. Each batch goes
+to the file in one ``write`` (see :class:`StreamFile`), so a killed *process* leaves whole
+batches; only a truncated *file* (a full disk, a cut copy) ends in a torn batch, which the reader
+reports as damage.
+
+Storage is compact and exact: times and latencies as integer microseconds (the CSV form wrote
+them with 6 and 3 decimals: ``t_us / 1e6`` and ``lat_us / 1e3`` are the very floats that parsing
+that text gives), names as dictionaries, each batch compressed with zstd. The logical columns
+(``contract.rundir.REQUEST_COLUMNS``) are what a reader returns.
+
+Used by the Locust plugin (inside Locust's processes), the judge's reader and ``gameday export``;
+imports pyarrow and numpy only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+COMPRESSION = "zstd"  # measured: ~6 bytes a request vs ~12 with lz4; decompression ~0.4 µs a row
+_READ = pa.ipc.IpcReadOptions(use_threads=False)  # one batch of a few thousand rows: threads cost more than they give
+_STR = pa.dictionary(pa.int32(), pa.string())
+
+# storage schemas; the reader turns *_us into the logical float columns (seconds, milliseconds)
+REQUEST_SCHEMA = pa.schema([
+    ("t_start_us", pa.int64()), ("latency_us", pa.int64()), ("name", _STR), ("method", _STR),
+    ("status", pa.int16()), ("ok", pa.int8()), ("error", _STR), ("mission_id", pa.string()),
+    ("t_intended_us", pa.int64()), ("latency_intended_us", pa.int64()),
+])
+ACK_SCHEMA = pa.schema([
+    ("t_ack_us", pa.int64()), ("mission_id", pa.string()), ("latency_us", pa.int64()),
+    ("startup_us", pa.int64()), ("pool", _STR),
+])
+# storage column -> (logical column, divisor to the logical unit)
+SCALED = {"t_start_us": ("t_start", 1e6), "latency_us": ("latency_ms", 1e3), "t_intended_us": ("t_intended", 1e6),
+          "latency_intended_us": ("latency_intended_ms", 1e3), "t_ack_us": ("t_ack", 1e6),
+          "startup_us": ("startup_ms", 1e3)}
+LOGICAL = {logical: (storage, div) for storage, (logical, div) in SCALED.items()}
+
+
+def micros(values: Sequence[float] | np.ndarray, scale: float) -> pa.Array:
+    """Floats (NaN: not given) as integer micro-units, nulls where NaN."""
+    arr = np.asarray(values, dtype="float64") * scale
+    missing = ~np.isfinite(arr)
+    out = np.rint(np.where(missing, 0.0, arr)).astype("int64")
+    return pa.array(out, type=pa.int64(), mask=missing if missing.any() else None)
+
+
+def strings(values: Sequence[str]) -> pa.Array:
+    return pa.array(values, type=pa.string()).dictionary_encode()
+
+
+@dataclass
+class RequestRows:
+    """A process's request rows since its last batch, column by column (a list append per value is
+    the cheapest thing a request listener can do; the encoding happens once per batch)."""
+
+    t_start: list[float]
+    latency_ms: list[float]
+    name: list[str]
+    method: list[str]
+    status: list[int]
+    ok: list[int]
+    error: list[str]
+    mission_id: list[str]
+    t_intended: list[float]  # NaN: closed model
+
+    @classmethod
+    def empty(cls) -> RequestRows:
+        return cls([], [], [], [], [], [], [], [], [])
+
+    def __len__(self) -> int:
+        return len(self.t_start)
+
+    def append(self, t_start: float, latency_ms: float, name: str, method: str, status: int, ok: int, error: str,
+               mission_id: str, t_intended: float) -> None:
+        self.t_start.append(t_start)
+        self.latency_ms.append(latency_ms)
+        self.name.append(name)
+        self.method.append(method)
+        self.status.append(status)
+        self.ok.append(ok)
+        self.error.append(error)
+        self.mission_id.append(mission_id)
+        self.t_intended.append(t_intended)
+
+    def batch(self) -> pa.RecordBatch:
+        t = np.asarray(self.t_start, dtype="float64")
+        lat = np.asarray(self.latency_ms, dtype="float64")
+        intended = np.asarray(self.t_intended, dtype="float64")
+        return pa.record_batch([
+            micros(t, 1e6), micros(lat, 1e3), strings(self.name), strings(self.method),
+            pa.array(np.asarray(self.status, dtype="int16")), pa.array(np.asarray(self.ok, dtype="int8")),
+            strings(self.error), pa.array(self.mission_id, type=pa.string()), micros(intended, 1e6),
+            micros((t - intended) * 1000.0 + lat, 1e3)], schema=REQUEST_SCHEMA)
+
+
+@dataclass
+class AckRows:
+    t_ack: list[float]
+    mission_id: list[str]
+    latency_ms: list[float]
+    startup_ms: list[float]  # NaN: the 201 did not say
+    pool: list[str]
+
+    @classmethod
+    def empty(cls) -> AckRows:
+        return cls([], [], [], [], [])
+
+    def __len__(self) -> int:
+        return len(self.t_ack)
+
+    def append(self, t_ack: float, mission_id: str, latency_ms: float, startup_ms: float, pool: str) -> None:
+        self.t_ack.append(t_ack)
+        self.mission_id.append(mission_id)
+        self.latency_ms.append(latency_ms)
+        self.startup_ms.append(startup_ms)
+        self.pool.append(pool)
+
+    def batch(self) -> pa.RecordBatch:
+        return pa.record_batch([
+            micros(self.t_ack, 1e6), pa.array(self.mission_id, type=pa.string()), micros(self.latency_ms, 1e3),
+            micros(self.startup_ms, 1e3), strings(self.pool)], schema=ACK_SCHEMA)
+
+
+class _Pending:
+    """A write-only file object for pyarrow's stream writer that keeps what it is given, so the
+    caller can put one batch's messages on disk in a single ``write``."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def take(self) -> bytes:
+        out, self.parts = b"".join(self.parts), []
+        return out
+
+
+class StreamFile:
+    """An Arrow IPC stream file written batch by batch: each batch (with any dictionary it needs)
+    reaches the file in one ``os.write``, so a killed writer leaves only whole batches."""
+
+    def __init__(self, path: str, schema: pa.Schema) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._pending = _Pending()
+        self._writer = pa.ipc.new_stream(pa.PythonFile(self._pending, mode="w"), schema,
+                                         options=pa.ipc.IpcWriteOptions(compression=COMPRESSION))
+        self.rows = 0
+        self.batches = 0
+        self._put()  # the schema message: a file with no batch yet is a valid, empty stream
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self._fd < 0:
+            raise ValueError(f"{self.path}: written after close")
+        self._writer.write_batch(batch)
+        self._put()
+        self.rows += batch.num_rows
+        self.batches += 1
+
+    def _put(self) -> None:
+        data = memoryview(self._pending.take())
+        while data:
+            n = os.write(self._fd, data)
+            data = data[n:]
+
+    def close(self, sync: bool = True) -> None:
+        if self._fd < 0:
+            return
+        self._writer.close()  # the end-of-stream marker
+        self._put()
+        if sync:
+            os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+
+
+def batch_bytes(batch: pa.RecordBatch) -> bytes:
+    """One batch as a self-contained stream (schema, dictionaries, batch): a worker's message."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema, options=pa.ipc.IpcWriteOptions(compression=COMPRESSION)) as w:
+        w.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def batches_of(data: bytes) -> list[pa.RecordBatch]:
+    """The batches of a worker's message (:func:`batch_bytes`)."""
+    return list(pa.ipc.open_stream(pa.py_buffer(data)))
+
+
+@dataclass(frozen=True)
+class StreamRead:
+    """What could be read of one stream file: its schema (None if not even that), the whole batches,
+    and why reading stopped early (None: the stream ended cleanly, or at a batch boundary)."""
+
+    schema: pa.Schema | None
+    batches: list[pa.RecordBatch]
+    error: str | None
+
+
+def iter_stream(path: Path) -> Iterator[pa.RecordBatch | str]:
+    """Each whole batch of the file, then a final ``str`` saying why reading stopped early, if it did
+    (a torn or damaged batch: the batches before it are good). Never raises for a bad file."""
+    try:
+        source = pa.memory_map(str(path), "r")
+    except (OSError, pa.ArrowException) as exc:
+        yield f"unreadable ({type(exc).__name__}: {exc})"
+        return
+    with source:
+        try:
+            reader = pa.ipc.open_stream(source, options=_READ)
+        except (OSError, pa.ArrowException) as exc:
+            yield f"not an Arrow IPC stream ({type(exc).__name__}: {exc})"
+            return
+        n = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (OSError, pa.ArrowException) as exc:
+                yield f"torn or damaged after {n} whole batches ({type(exc).__name__}: {exc})"
+                return
+            n += 1
+            yield batch
+
+
+def read_stream(path: Path) -> StreamRead:
+    """Every whole batch of one stream file (see :func:`iter_stream`)."""
+    batches: list[pa.RecordBatch] = []
+    error = None
+    schema = None
+    for item in iter_stream(path):
+        if isinstance(item, str):
+            error = item
+        else:
+            schema = item.schema
+            batches.append(item)
+    return StreamRead(schema, batches, error)

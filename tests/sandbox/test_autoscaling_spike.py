@@ -1,0 +1,74 @@
+"""``gameday run profiles/spike.yaml`` on a real sandbox: under a 30 -> 90 users spike the sandbox's
+HPAs scale core-api and the workers out and back in, and the autoscaling checks pass; with scale-up
+disabled (a mutant: the autoscaler frozen) the verdict is NO-GO on ``autoscale_out``.
+
+Each run takes about 2.5 minutes (sandbox up, 135 s of load, read-back, snapshot): run them under
+the shared lock, one at a time (``flock /tmp/gameday-heavy.lock pytest ...::test_name``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import gameday, results, scratch_state, target
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+AUTOSCALING = ("autoscale_out", "autoscale_bounds", "autoscale_in", "queue_drained", "audit_autoscaling")
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    with scratch_state("gameday-test-spike-") as state:
+        yield state
+
+
+def replicas(run_dir: Path, hpa: str) -> list[tuple[float, float]]:
+    """(t, current replicas) of one HPA from the run's snapshot."""
+    with open(run_dir / "prometheus" / "hpa_current.csv") as f:
+        rows = [r for r in csv.DictReader(f) if json.loads(r["labels"]).get("horizontalpodautoscaler") == hpa]
+    return [(float(r["timestamp"]), float(r["value"])) for r in rows]
+
+
+def test_a_spike_scales_out_and_back_in(scratch: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    t0 = time.monotonic()
+    r = gameday("run", "profiles/spike.yaml", "--out", str(run_dir), *target(scratch), timeout=300)
+    took = time.monotonic() - t0
+    res = results(run_dir)
+    checks = [c for c in res["checks"] if c["id"] in AUTOSCALING]
+    bad = [(c["id"], c["window"], c["message"]) for c in checks if c["status"] != "PASS"]
+    assert not bad, f"{bad}\n{r.stdout[-3000:]}\n{r.stderr[-2000:]}"
+    # one result per HPA for each scaling check, and the audit of both
+    for check in AUTOSCALING:
+        hpas = {c["window"].rsplit(" ", 1)[-1] for c in checks if c["id"] == check}
+        assert hpas == {"core-api", "worker"} or check == "queue_drained", (check, hpas)
+    for hpa, low in (("core-api", 2), ("worker", 1)):
+        series = replicas(run_dir, hpa)
+        values = [v for _, v in series]
+        assert values[0] == low and max(values) > low and values[-1] == low, (hpa, values)
+    timeline = (run_dir / "timeline.jsonl").read_text()
+    assert '"phase": "spike"' in timeline and '"spike_step"' in timeline
+    assert took < 240, f"the spike run took {took:.0f} s"
+
+
+def test_autoscaler_frozen_is_no_go_on_autoscale_out(scratch: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    frozen = ["--set", "target.sandbox.autoscaling.api.scale_up_policy=Disabled",
+              "--set", "target.sandbox.autoscaling.worker.scale_up_policy=Disabled",
+              "--set", "phases.spike.settle_s=5"]  # nothing to scale back in: no need to wait for it
+    r = gameday("run", "profiles/spike.yaml", "--out", str(run_dir), *target(scratch), *frozen, timeout=300)
+    res = results(run_dir)
+    out = {c["window"].rsplit(" ", 1)[-1]: c for c in res["checks"] if c["id"] == "autoscale_out"}
+    assert r.returncode == 1 and res["verdict"] == "NO-GO", r.stdout[-3000:]
+    assert out["core-api"]["status"] == "FAIL" and "never rose" in out["core-api"]["message"], out
+    for hpa in ("core-api", "worker"):
+        assert {v for _, v in replicas(run_dir, hpa)} == {2.0 if hpa == "core-api" else 1.0}
+    audit = [c for c in res["checks"] if c["id"] == "audit_autoscaling"]
+    assert audit and all(c["status"] == "FAIL" and "Disabled" in c["message"] for c in audit), audit

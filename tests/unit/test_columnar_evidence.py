@@ -1,0 +1,207 @@
+"""The columnar evidence (issue 19): Arrow IPC streams written in batches by the plugin's encoder,
+read back by the judge's reader exactly as the CSV form was, a torn stream read up to its last
+whole batch with the tear reported as damage (never a traceback), CSV run directories still
+read, and the export giving back the CSV the plugin used to write."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.damage import Evidence
+from analysis.export import export
+from analysis.judge import judge
+from analysis.recorded import read_acks, read_acks_checked, read_requests, read_requests_checked
+from analysis.run import load_run
+from analysis.verdict import Status
+from contract.columnar import REQUEST_SCHEMA, RequestRows, StreamFile, batch_bytes, batches_of, read_stream
+from harness.load.acks import acknowledged_mission_ids
+from tests.corpus.damaged_runs import CLIENT
+from tests.helpers import healthy_run as build
+from tests.unit.columnar_runs import same_rows, to_columnar, write_request_stream
+
+
+def _rows() -> RequestRows:
+    r = RequestRows.empty()
+    r.append(1_800_000_000.123456, 12.345, "/v1/crews", "POST", 201, 1, "", "m-1", math.nan)
+    r.append(1_800_000_000.5, 0.001, "/v1/missions/{id}", "GET", 503, 0, "HTTPError('503')", "", 1_800_000_000.25)
+    r.append(1_800_000_001.999999, 30000.0, "/v1/crews", "POST", 0, 0, "timeout, no answer", "", math.nan)
+    return r
+
+
+def test_rows_come_back_exactly_as_their_csv_form(tmp_path: Path) -> None:
+    csv_dir, arrow_dir = build(tmp_path / "csv"), to_columnar(build(tmp_path / "arrow"), batch_rows=97)
+    assert not list(arrow_dir.glob("*.csv")) and list(arrow_dir.glob("requests.*.arrows"))
+    same_rows(read_requests(csv_dir), read_requests(arrow_dir))
+    same_rows(read_acks(csv_dir), read_acks(arrow_dir))
+    assert judge(load_run(arrow_dir)).verdict == judge(load_run(csv_dir)).verdict
+
+
+def test_batches_with_different_names_dictionaries_and_nulls(tmp_path: Path) -> None:
+    path = tmp_path / "requests.local-1.arrows"
+    f = StreamFile(str(path), REQUEST_SCHEMA)
+    f.write(_rows().batch())
+    second = RequestRows.empty()
+    second.append(1_800_000_003.0, 5.0, "/healthz", "GET", 200, 1, "", "", math.nan)
+    f.write(second.batch())
+    f.close(sync=False)
+    df, damage = read_requests_checked(tmp_path)
+    assert damage == []
+    assert df["name"].astype(str).tolist() == ["/v1/crews", "/v1/missions/{id}", "/v1/crews", "/healthz"]
+    assert df["t_start"].tolist() == [1800000000.123456, 1800000000.5, 1800000001.999999, 1800000003.0]
+    assert df["latency_ms"].tolist() == [12.345, 0.001, 30000.0, 5.0]
+    assert df["status"].tolist() == [201, 503, 0, 200] and df["ok"].tolist() == [1, 0, 0, 1]
+    assert df["t_intended"].isna().tolist() == [True, False, True, True]
+    assert df["latency_intended_ms"].iloc[1] == 250.001  # from the intended start: 250 ms late + 0.001 ms
+    assert df["mission_id"].tolist() == ["m-1", "", "", ""]
+
+
+def test_an_unclosed_stream_is_whole_and_a_torn_one_is_damage_up_to_its_last_whole_batch(tmp_path: Path) -> None:
+    """A writer killed between batches leaves a stream without its end marker: all there, no damage.
+    A file cut inside a batch (a full disk, a cut copy) keeps its whole batches; the tear is damage
+    that names the file, and the client checks are INCONCLUSIVE, never a traceback."""
+    run = build(tmp_path / "run")
+    requests = read_requests(run)
+    for f in run.glob("requests.*.csv"):
+        f.unlink()
+    target = run / "requests.local-1.arrows"
+    write_request_stream(target, requests, batch_rows=100, close=False)  # killed: no end-of-stream marker
+    df, damage = read_requests_checked(run)
+    assert damage == [] and len(df) == len(requests)
+
+    raw = target.read_bytes()
+    target.write_bytes(raw[: len(raw) - 50])  # cut inside the last batch
+    df, damage = read_requests_checked(run)
+    assert len(requests) == 1300 and len(df) == 1200  # 13 batches of 100: the 13th torn
+    assert len(damage) == 1 and damage[0].evidence is Evidence.REQUESTS
+    assert damage[0].file == "requests.local-1.arrows" and "torn or damaged after" in damage[0].what
+    judged = {(r.id, r.status) for r in judge(load_run(run)).results}
+    for check in CLIENT:
+        assert (check, Status.INCONCLUSIVE) in judged, check
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b"", "not an Arrow IPC stream"),
+    (bytes(range(256)) * 4, "not an Arrow IPC stream"),
+    (b"t_start,latency_ms\n1.0,2.0\n", "not an Arrow IPC stream"),
+])
+def test_a_stream_that_is_not_one_is_damage(tmp_path: Path, content: bytes, what: str) -> None:
+    (tmp_path / "requests.w1.arrows").write_bytes(content)
+    df, damage = read_requests_checked(tmp_path)
+    assert df.empty
+    assert [(d.file, what in d.what) for d in damage] == [("requests.w1.arrows", True)]
+
+
+def test_a_stream_of_the_wrong_schema_is_damage(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    path = tmp_path / "acks.w1.arrows"
+    f = StreamFile(str(path), pa.schema([("t_ack_us", pa.string()), ("mission_id", pa.string())]))
+    f.write(pa.record_batch([pa.array(["x"]), pa.array(["m"])], names=["t_ack_us", "mission_id"]))
+    f.close(sync=False)
+    df, damage = read_acks_checked(tmp_path)
+    assert df.empty and len(damage) == 1 and "acks.w1.arrows" in str(damage[0])
+
+
+def test_a_workers_message_carries_whole_batches() -> None:
+    batch = _rows().batch()
+    (back,) = batches_of(batch_bytes(batch))
+    assert back.equals(batch)
+
+
+def test_the_readback_asks_about_the_acks_of_streams_and_csv(tmp_path: Path) -> None:
+    run = to_columnar(build(tmp_path / "run"))
+    ids = acknowledged_mission_ids(run)
+    assert len(ids) == 1300 and ids[:2] == ["m0", "m1"]
+
+
+def test_export_gives_back_the_csv_the_plugin_wrote(tmp_path: Path) -> None:
+    f = StreamFile(str(tmp_path / "requests.local-1.arrows"), REQUEST_SCHEMA)
+    f.write(_rows().batch())
+    f.close(sync=False)
+    (tmp_path / "timeline.jsonl").write_text("")
+    done = export(tmp_path, tmp_path / "export")
+    assert [(e.source, e.rows, e.problem) for e in done] == [("requests.local-1.arrows", 3, None)]
+    text = (tmp_path / "export" / "requests.local-1.csv").read_text()
+    assert text.splitlines() == [
+        "t_start,latency_ms,name,method,status,ok,error,mission_id,t_intended,latency_intended_ms",
+        "1800000000.123456,12.345,/v1/crews,POST,201,1,,m-1,,",
+        "1800000000.500000,0.001,/v1/missions/{id},GET,503,0,HTTPError('503'),,1800000000.250000,250.001",
+        "1800000001.999999,30000.000,/v1/crews,POST,0,0,\"timeout, no answer\",,,",
+    ]
+    same_rows(read_requests(tmp_path), read_requests(tmp_path / "export"))
+
+
+def test_export_of_a_whole_run_reads_back_identically(tmp_path: Path) -> None:
+    run = to_columnar(build(tmp_path / "run"), batch_rows=128)
+    export(run, tmp_path / "out")
+    same_rows(read_requests(run), read_requests(tmp_path / "out"))
+    same_rows(read_acks(run), read_acks(tmp_path / "out"))
+
+
+def test_the_stream_reader_reads_a_torn_file_without_raising(tmp_path: Path) -> None:
+    path = tmp_path / "requests.x.arrows"
+    f = StreamFile(str(path), REQUEST_SCHEMA)
+    for _ in range(3):
+        f.write(_rows().batch())
+    raw = path.read_bytes()
+    ends = _message_ends(raw)
+    seen = []
+    for cut in [*range(0, len(raw), 7), *ends]:
+        path.write_bytes(raw[:cut])
+        got = read_stream(path)  # never raises, whatever the cut
+        seen.append((cut, len(got.batches)))
+        assert all(b.num_rows == 3 for b in got.batches)
+        # a cut after the schema or a whole batch is a stream that simply ends; anywhere else it is torn
+        assert (got.error is None) == (cut in ends), cut
+    assert [n for _, n in sorted(seen)] == sorted(n for _, n in seen) and max(n for _, n in seen) == 3
+
+
+def _message_ends(raw: bytes) -> set[int]:
+    """Where the schema message and each record batch message end, and where a batch's last
+    dictionary ends (pyarrow reads a stream cut there as ending cleanly, its batch absent: only
+    a cut file ends so, on that exact byte; a cut inside the dictionaries or the batch is torn)."""
+    import pyarrow as pa
+
+    reader = pa.ipc.MessageReader.open_stream(pa.py_buffer(raw))
+    ends, pos, previous = set(), 0, 0
+    while True:
+        try:
+            m = reader.read_next_message()
+        except StopIteration:
+            return ends
+        previous, pos = pos, pos + m.serialize().size
+        if m.type in ("schema", "record batch"):
+            ends.add(pos)
+        if m.type == "record batch":
+            ends.add(previous)
+
+
+def test_pieces_joined_in_blocks_give_the_same_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader joins its per-batch pieces every COMPACT_ROWS rows (bounded resident memory): with
+    blocks of 7 rows, batches of 5, all-null batches before and after values, the frame is the same."""
+    from analysis import streams
+
+    path = tmp_path / "requests.local-1.arrows"
+    f = StreamFile(str(path), REQUEST_SCHEMA)
+    expected_intended = []
+    for b in range(9):
+        rows = RequestRows.empty()
+        for i in range(5):
+            intended = 1_800_000_000.0 + b if b in (4, 5) and i % 2 else math.nan
+            expected_intended.append(intended)
+            rows.append(1_800_000_000.0 + b + i / 10, 1.0 + b, f"/op{b % 3}", "GET", 200 + b, 1, "", f"m{b}-{i}",
+                        intended)
+        f.write(rows.batch())
+    f.close(sync=False)
+    whole, _ = read_requests_checked(tmp_path)
+    monkeypatch.setattr(streams, "COMPACT_ROWS", 7)
+    blocks, damage = read_requests_checked(tmp_path)
+    assert damage == []
+    same_rows(whole, blocks)
+    np.testing.assert_array_equal(blocks["t_intended"].to_numpy(), np.array(expected_intended))
+    assert blocks["status"].tolist() == [200 + b for b in range(9) for _ in range(5)]
+    assert blocks["name"].astype(str).tolist()[::5] == [f"/op{b % 3}" for b in range(9)]

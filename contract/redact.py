@@ -28,6 +28,8 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 
+_SHELL_DIRS = frozenset({"PWD", "OLDPWD"})
+
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # scheme://user:password@host -> scheme://***REDACTED***@host (user-info is a credential)
     (re.compile(r"(?<=://)[^/\s@'\"<>\\]+@"), MASK + "@"),
@@ -54,7 +56,9 @@ def secret_name(name: str) -> bool:
 def env_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
     """Values of environment variables whose names look secret (and their URL passwords)."""
     env = os.environ if environ is None else environ
-    out = {v for k, v in env.items() if v and secret_name(k)}
+    # the shell's PWD/OLDPWD are the working directory, not a password: masking them blanked every
+    # path in the run directory (``***REDACTED***/experiments/...``)
+    out = {v for k, v in env.items() if v and secret_name(k) and k not in _SHELL_DIRS}
     return out | {p for v in list(out) for p in url_passwords(v)}
 
 

@@ -92,3 +92,10 @@ def test_every_path_into_the_run_directory(tmp_path: Path, env: None, capsys: py
     assert "***REDACTED***" in (run / "profile.yaml").read_text()
     assert "***REDACTED***" in (run / "results.json").read_text()
     assert "***REDACTED***" in (run / "report.md").read_text()
+
+
+def test_the_working_directory_is_not_a_secret() -> None:
+    # PWD matches the PWD name pattern; its value is the shell's directory: masking it blanked every
+    # path of the run directory (seen as "***REDACTED***/experiments/sandbox/bad-release.json")
+    env = {"PWD": "/work/main", "OLDPWD": "/tmp", "DB_PWD": "hunter2-pw"}
+    assert env_secrets(env) == {"hunter2-pw"}

@@ -298,10 +298,11 @@ def autoscale_in(run: Run) -> list[CheckResult]:
         t_high = float(high["timestamp"].max()) if not high.empty else spike.start
         if drops:
             t, a, b = drops[0]
-            held = t - t_high if t >= t_high else math.nan
+            before_drop = high[high["timestamp"] <= t]  # the metric may reach its target again on fewer pods
+            held = t - (float(before_drop["timestamp"].iloc[-1]) if not before_drop.empty else spike.start)
             end = _at(h.current, last_t)
             out.append(CheckResult(
-                "autoscale_in", Status.PASS, None if math.isnan(held) else round(held, 3), window, label, "HPA series",
+                "autoscale_in", Status.PASS, round(held, 3), window, label, "HPA series",
                 f"{h.name}: held {a:g} replicas until {held:.0f} s after its metric was last at its target (window "
                 f"{window:g} s), then {a:g} -> {b:g}; {end:g} at the end", details))
         elif last_t - t_high >= window + ln.scale_out_bound_s:

@@ -80,6 +80,11 @@ def test_a_healthy_spike_passes_every_check_with_its_measure(tmp_path: Path) -> 
     assert only(run, "autoscale_bounds").status == Status.PASS
     inn = only(run, "autoscale_in")
     assert inn.status == Status.PASS and inn.value == 36.0  # metric last at target at 89, scaled in at 125
+    # on fewer pods the metric reaches its target again: the hold is measured up to the scale-in
+    again = build(tmp_path / "again", current=steps((0, 62, 2), (62, 125, 4), (125, 160, 2)),
+                  metric=steps((0, 32, 30), (32, 62, 150), (62, 90, 80), (90, 126, 20), (126, 160, 58)))
+    inn = only(again, "autoscale_in")
+    assert inn.status == Status.PASS and inn.value == 36.0
     q = only(run, "queue_drained")
     assert q.status == Status.PASS and q.value == 10.0 and "peak during the spike 140" in q.message
 

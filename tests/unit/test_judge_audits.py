@@ -35,7 +35,8 @@ def test_checklist_settings_pass(tmp_path: Path) -> None:
     got = statuses(tmp_path, GOOD)
     assert {k: [r.status for r in v] for k, v in got.items()} == {
         "audit_redis": [Status.PASS], "audit_pgbouncer": [Status.PASS], "audit_metrics": [Status.PASS],
-        "audit_alert_rules": [Status.PASS], "audit_rollout": [Status.PASS]}
+        "audit_alert_rules": [Status.PASS], "audit_rollout": [Status.PASS],
+        "audit_autoscaling": [Status.INCONCLUSIVE]}  # no autoscaler specs collected (GOOD has none)
 
 
 def test_each_deviation_fails_and_is_named(tmp_path: Path) -> None:
@@ -53,7 +54,7 @@ def test_each_deviation_fails_and_is_named(tmp_path: Path) -> None:
 
 def test_uncollected_audits_are_inconclusive(tmp_path: Path) -> None:
     got = statuses(tmp_path, None)
-    assert all(r.status == Status.INCONCLUSIVE for v in got.values() for r in v) and len(got) == 5
+    assert all(r.status == Status.INCONCLUSIVE for v in got.values() for r in v) and len(got) == 6
     partial = {"errors": {"servers": "no audit source for Redis/PgBouncer settings on this target kind"},
                "metrics": GOOD["metrics"], "alert_rules": GOOD["alert_rules"]}
     got = statuses(tmp_path, partial)

@@ -53,6 +53,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--only", choices=[c for c, _ in CLASSES], help="one user class only")
     args = ap.parse_args()
     if not (1 <= args.seconds <= 300 and 1 <= args.rounds <= 10 and 1 <= args.users <= 500):
         print("bounds: --seconds 1..300, --rounds 1..10, --users 1..500", file=sys.stderr)
@@ -68,6 +69,8 @@ def main() -> int:
         try:
             time.sleep(0.5)
             for label, locustfile in CLASSES:
+                if args.only and label != args.only:
+                    continue
                 plain, plug, ours, lost = [], [], [], []
                 for i in range(args.rounds):
                     n, cpu = run_plain(locustfile, host, args.users, args.seconds, d / f"{label}-plain{i}")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from analysis import alert_evidence
 from analysis.checks.samples import outages, server_errors
 from analysis.prom import read_series
 from analysis.render import binned
@@ -163,6 +164,35 @@ def errors(ax: Axes, run: Run, origin: float) -> None:
     ax.set_ylim(0, max(10.0, float(np.nanmax(ratio.values)) * 1.1 if len(ratio) else 10.0))
 
 
+SEVERITY_COLOURS = {"P1": "#cc0000", "P2": "#e69138", "P3": "#6d9eeb"}
+
+
+def alerts(ax: Axes, run: Run, origin: float) -> None:
+    """Each alert episode on its own row: pending (light), firing until resolved (dark, coloured by
+    severity), a dot where each receiver was notified."""
+    try:
+        ev = alert_evidence.read(run.path)
+    except alert_evidence.AlertDamage as exc:
+        _empty(ax, f"alerting evidence damaged: {exc}")
+        return
+    if ev is None or not ev.episodes:
+        _empty(ax, "no alert evidence" if ev is None else "no alert fired")
+        return
+    names = sorted({e.name for e in ev.episodes})
+    end = max([*ev.ok_polls, *(float(e.fired_at) for e in ev.episodes)]) - origin
+    for e in ev.episodes:
+        y = names.index(e.name)
+        colour = SEVERITY_COLOURS.get(e.severity, "#999999")
+        fired, resolved = e.fired_at - origin, (e.resolved_at - origin) if e.resolved_at is not None else end
+        if e.pending_at is not None and e.pending_at < e.fired_at:
+            ax.barh(y, fired - (e.pending_at - origin), left=e.pending_at - origin, height=0.5, color=colour, alpha=0.3)
+        ax.barh(y, max(resolved - fired, 0.5), left=fired, height=0.5, color=colour)
+        for t in e.notified.values():
+            ax.plot([t - origin], [y], marker="o", color="black", ms=4)
+    ax.set_yticks(range(len(names)), [f"{n}" for n in names], fontsize=7)
+    ax.set_ylim(-0.7, len(names) - 0.3)
+
+
 def _twin(ax: Axes, run: Run, origin: float, left: str, right: str, left_label: str, right_label: str,
           right_scale: float = 1.0) -> None:
     a = read_series(run.path, left)
@@ -200,6 +230,7 @@ CHARTS: dict[str, tuple[str, Callable[[Axes, Run, float], None]]] = {
     "errors": ("Server errors per 5 s", errors),
     "pool": ("Warm pool and agent start-up", pool),
     "deployment": ("Deployment revision and health-check failures", deployment),
+    "alerts": ("Alerts: pending (light), firing to resolved (P1 red, P2 orange, P3 blue), notified (dots)", alerts),
     "replicas": ("Replicas per HPA: current, desired, min, max (§6.2), the spike shaded", replicas),
 }
 

@@ -52,10 +52,10 @@ last failed request; recovery: back within every SLA (each operation's p95 and f
 stayed there, at 1 s resolution; experiment: when the Chaos Toolkit experiment's method saw it recovered.</p>
 <table><tr><th>fault</th><th>time to detect (s)</th><th>outage (s)</th><th>recovery (s)</th><th>experiment (s)</th>
 <th>bound (s)</th><th>failed requests</th><th>lost acknowledgements (acknowledged in this window)</th>
-<th>status</th></tr>
+<th>status</th><th>alerts (pending, firing, notified, resolved: s from the injection)</th></tr>
 {% for f in faults %}<tr><td>{{ f.fault }}</td><td>{{ f.detect }}</td><td>{{ f.outage }}</td><td>{{ f.recovery }}</td>
 <td>{{ f.experiment }}</td><td>{{ f.bound }}</td><td>{{ f.failed }}</td><td>{{ f.lost }}</td>
-<td class="{{ f.status }}">{{ f.status }}</td></tr>{% endfor %}
+<td class="{{ f.status }}">{{ f.status }}</td><td>{{ f.alerts | scrub }}</td></tr>{% endfor %}
 </table>{% endif %}
 <h2>Evidence resolution</h2>
 <p>Client figures (latency, failures, start-up, recovery) are exact, over every request; recovery is judged over

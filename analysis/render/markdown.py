@@ -42,11 +42,11 @@ Seconds from the injection: time to detect = first failure a client saw; outage 
 recovery = back within every SLA and stayed (1 s resolution); experiment = when its method saw recovery.
 
 | fault | time to detect (s) | outage (s) | recovery (s) | experiment (s) | bound (s) | failed requests \
-| lost acks | status |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| lost acks | status | alerts (s from the injection) |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {% for f in faults -%}
 | {{ f.fault | cell }} | {{ f.detect }} | {{ f.outage }} | {{ f.recovery }} | {{ f.experiment }} | {{ f.bound }} \
-| {{ f.failed }} | {{ f.lost }} | {{ f.status }} |
+| {{ f.failed }} | {{ f.lost }} | {{ f.status }} | {{ f.alerts | cell }} |
 {% endfor %}
 {% endif %}
 ## Evidence resolution

@@ -35,10 +35,42 @@ class FaultRow:
     failed: str
     lost: str  # acknowledged in this fault's window, then lost
     status: str
+    alerts: str = "-"  # each expected alert's lifecycle from the injection (alert_fired's evidence)
 
 
 def _s(v: object) -> str:
     return "-" if v is None else f"{float(v):.1f}"  # type: ignore[arg-type]
+
+
+def _rel(details: dict[str, object], key: str, t0: float) -> float | None:
+    v = details.get(key)
+    return float(v) - t0 if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _alert_line(details: dict[str, object]) -> str:
+    """``HyperCodeDatabaseDown P1: pending +1.3, firing +2.9, pager +3.9, resolved +7.9`` (s from the injection)."""
+    t0 = details.get("injected_at")
+    if not isinstance(t0, int | float):
+        return ""
+    parts = [f"{k} +{v:.1f}" for k, v in (("pending", _rel(details, "pending_at", t0)),
+                                           ("firing", _rel(details, "fired_at", t0))) if v is not None]
+    notified = details.get("notified")
+    if isinstance(notified, dict):
+        parts += [f"{r} +{float(t) - t0:.1f}" for r, t in sorted(notified.items(), key=lambda x: float(x[1]))]
+    resolved = _rel(details, "resolved_at", t0)
+    parts.append(f"resolved +{resolved:.1f}" if resolved is not None else "not resolved")
+    return f"{details.get('alertname', '?')} {details.get('severity', '')}: {', '.join(parts)}"
+
+
+def _alerts(j: Judgement, fault: str) -> str:
+    """The lifecycle of the alerts this fault had to raise; what alert_fired says when one did not."""
+    out = []
+    for r in j.results:
+        if r.id != "alert_fired" or not r.window.startswith(f"fault:{fault} "):
+            continue
+        line = _alert_line(r.details) if r.details.get("fired_at") is not None else ""
+        out.append(line or f"{r.status.value}: {r.message}")
+    return "; ".join(out) or "-"
 
 
 def faults(j: Judgement) -> list[FaultRow]:
@@ -55,7 +87,7 @@ def faults(j: Judgement) -> list[FaultRow]:
             fault=fault, detect=_s(d.get("time_to_detect_s")), outage=_s(d.get("outage_s")), recovery=_s(r.value),
             experiment=_s(d.get("experiment_recovery_s")), bound=_s(r.threshold),
             failed=str(d.get("failed_requests", "-")),
-            lost="-" if lost is None else str(n_lost or 0), status=r.status.value))
+            lost="-" if lost is None else str(n_lost or 0), status=r.status.value, alerts=_alerts(j, fault)))
     return out
 
 

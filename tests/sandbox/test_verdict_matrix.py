@@ -20,6 +20,7 @@ from tests.helpers import gameday, results, scratch_state, target
 STEADY = ["latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "lost_acks", "operation_p95",
           "operation_errors", "crew_spawn_success"]
 MISSIONS = ["mission_success", "missions_stuck", "mission_time"]
+ALERTS = ["alert_fired", "alert_routed", "alert_resolved", "no_false_page"]
 # enough crew spawns in the baseline for the crew operation to be judged (min_operation_samples)
 CREW_SAMPLES = ("phases.baseline_s=30", "load.users=100")
 SHORT = ["--set", "phases.warmup_s=8", "--set", "phases.baseline_s=15", "--set", "phases.cooldown_s=5",
@@ -83,6 +84,17 @@ CASES = {
     # (checks.mission_settle_s), a failure of its own; those that ended all completed
     "missions-stuck-20pct": Case({"mission_stuck_ratio": 0.2}, required=[*STEADY, *MISSIONS],
                                  failed=frozenset({"missions_stuck"})),
+    # the P1 rule's for: (60 s) outlasts the DB failover's outage: it never fires in time, nobody is
+    # paged (and nothing fired, so nothing resolves: alert_resolved has no evidence to judge)
+    "alert-p1-too-slow": Case({}, [_fault("db-failover", "db-failover.json", 40)],
+                              [*STEADY, "recovery_time", "alert_fired", "alert_routed", "no_false_page"],
+                              frozenset({"alert_fired"}), extra=("target.sandbox.alerting.db_down_for_s=60",)),
+    # P1 routed to the ops channel: the page fires and is delivered, to the wrong receiver
+    "alert-p1-misrouted": Case({}, [_fault("db-failover", "db-failover.json", 40)], [*STEADY, "recovery_time", *ALERTS],
+                               frozenset({"alert_routed"}), extra=("target.sandbox.alerting.p1_receiver=ops-channel",)),
+    # a P1 rule that fires with nothing wrong: a false page outside every fault window
+    "alert-false-page": Case({}, required=[*STEADY, "no_false_page"], failed=frozenset({"no_false_page"}),
+                             extra=("target.sandbox.alerting.false_page=true",)),
 }
 
 

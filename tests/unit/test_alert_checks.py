@@ -258,3 +258,15 @@ def test_a_p1_pending_for_the_outage_but_never_firing_is_named_in_the_failure(tm
     assert fired.status == Status.FAIL
     assert "HyperCodeDatabaseDown was pending from +1.0 s to +5.0 s (Prometheus ALERTS) and never fired" \
         in fired.message
+
+
+def test_the_fault_table_and_a_chart_show_each_alerts_lifecycle(tmp_path: Path) -> None:
+    from analysis.render import charts, tables
+
+    run = build(tmp_path, healthy())  # (no requests: the table's row itself comes from recovery_time)
+    assert tables._alerts(judge(load_run(run)), "db-failover") == \
+        "HyperCodeDatabaseDown P1: firing +3.7, pager +4.7, resolved +10.0"
+    missing = build(tmp_path / "none", [])
+    said = tables._alerts(judge(load_run(missing)), "db-failover")
+    assert said.startswith("FAIL: no alert") and "fired within 30 s" in said
+    assert "alerts" in charts.render(load_run(run))

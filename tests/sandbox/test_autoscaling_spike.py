@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,9 +37,7 @@ def replicas(run_dir: Path, hpa: str) -> list[tuple[float, float]]:
 
 def test_a_spike_scales_out_and_back_in(scratch: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    t0 = time.monotonic()
     r = gameday("run", "profiles/spike.yaml", "--out", str(run_dir), *target(scratch), timeout=300)
-    took = time.monotonic() - t0
     res = results(run_dir)
     checks = [c for c in res["checks"] if c["id"] in AUTOSCALING]
     bad = [(c["id"], c["window"], c["message"]) for c in checks if c["status"] != "PASS"]
@@ -55,7 +52,6 @@ def test_a_spike_scales_out_and_back_in(scratch: Path, tmp_path: Path) -> None:
         assert values[0] == low and max(values) > low and values[-1] == low, (hpa, values)
     timeline = (run_dir / "timeline.jsonl").read_text()
     assert '"phase": "spike"' in timeline and '"spike_step"' in timeline
-    assert took < 240, f"the spike run took {took:.0f} s"
 
 
 def test_autoscaler_frozen_is_no_go_on_autoscale_out(scratch: Path, tmp_path: Path) -> None:

@@ -14,66 +14,23 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
-import pytest
 import yaml
 
+from tests.deploy_rbac import (
+    DEPLOY,
+    SA,
+    can_i,
+    grants,
+    iam_policy,
+    parse_docs,
+    pod_spec,
+    render,
+    request_to_rbac,
+)
 from tests.helpers import ROOT
-
-DEPLOY = ROOT / "deploy"
-SA = ("gameday", "gameday")  # namespace, name
-
-
-# ---- rendering ---------------------------------------------------------------------------------
-def _docs(path: Path) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(path.read_text()) if d]
-
-
-def render(base: Path = DEPLOY, components: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """What ``kustomize build`` gives for this kustomization (resources, components, the
-    ConfigMap generator, the image tag); anything else kustomize would do is refused here."""
-    k = yaml.safe_load((base / "kustomization.yaml").read_text())
-    known = {"apiVersion", "kind", "resources", "configMapGenerator", "generatorOptions", "images", "labels",
-             "components"}
-    assert set(k) <= known, f"kustomization uses {set(k) - known}: teach render() first"
-    out: list[dict[str, Any]] = []
-    for r in k.get("resources", []):
-        out += _docs(base / r)
-    for c in (*k.get("components", []), *components):
-        ck = yaml.safe_load((base / c / "kustomization.yaml").read_text())
-        assert ck["kind"] == "Component"
-        for r in ck.get("resources", []):
-            out += _docs(base / c / r)
-    for gen in k.get("configMapGenerator", []):
-        data = {}
-        for f in gen["files"]:
-            key, _, src = f.partition("=")
-            data[key] = (base / src).read_text()
-        out.append({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": gen["name"], "namespace": gen["namespace"]}, "data": data})
-    tags = {i["name"]: i["newTag"] for i in k.get("images", [])}
-    for d in out:
-        for c in _containers(d):
-            if c["image"] in tags:
-                c["image"] = f"{c['image']}:{tags[c['image']]}"
-    return out
-
-
-def _pod_spec(d: dict[str, Any]) -> dict[str, Any] | None:
-    if d["kind"] == "CronJob":
-        return dict(d["spec"]["jobTemplate"]["spec"]["template"]["spec"])
-    if d["kind"] in ("Deployment", "Job", "StatefulSet"):
-        return dict(d["spec"]["template"]["spec"])
-    return None
-
-
-def _containers(d: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = _pod_spec(d)
-    return list(spec.get("containers", [])) + list(spec.get("initContainers", [])) if spec else []
 
 
 def one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
@@ -82,69 +39,12 @@ def one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[
     return found[0]
 
 
-@pytest.fixture(scope="module")
-def docs() -> list[dict[str, Any]]:
-    return render()
-
-
-# ---- a small Kubernetes RBAC evaluator ----------------------------------------------------------
-CLUSTER_SCOPED = {"nodes", "namespaces", "persistentvolumes", "clusterroles", "clusterrolebindings"}
-GROUP = {"deployments": "apps", "replicasets": "apps", "statefulsets": "apps", "daemonsets": "apps",
-         "clusterroles": "rbac.authorization.k8s.io", "roles": "rbac.authorization.k8s.io"}
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One (apiGroup, resource, verb) a binding gives, and where: ns None = cluster-wide."""
-
-    group: str
-    resource: str
-    verb: str
-    ns: str | None
-
-
-def grants(docs: list[dict[str, Any]], sa: tuple[str, str] = SA) -> set[Grant]:
-    roles = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d
-             for d in docs if d["kind"] in ("Role", "ClusterRole")}
-    out: set[Grant] = set()
-    for b in docs:
-        if b["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
-            continue
-        if not any(s["kind"] == "ServiceAccount" and (s.get("namespace"), s["name"]) == sa for s in b["subjects"]):
-            continue
-        ref = b["roleRef"]
-        role_ns = b["metadata"]["namespace"] if ref["kind"] == "Role" else None
-        role = roles.get((ref["kind"], role_ns, ref["name"]))
-        assert role is not None, f"{b['kind']} {b['metadata']['name']} refers to a missing {ref['kind']} {ref['name']}"
-        scope = None if b["kind"] == "ClusterRoleBinding" else b["metadata"]["namespace"]
-        for rule in role.get("rules", []):
-            assert not rule.get("resourceNames"), "resourceNames: teach the evaluator first"
-            for g in rule["apiGroups"]:
-                for r in rule["resources"]:
-                    for v in rule["verbs"]:
-                        out.add(Grant(g, r, v, scope))
-    return out
-
-
-def can_i(granted: set[Grant], verb: str, resource: str, ns: str | None = None, group: str | None = None) -> bool:
-    """``kubectl auth can-i VERB RESOURCE [-n NS]`` for the ServiceAccount; no ``-n`` (ns None)
-    means across all namespaces for a namespaced resource (a list of /api/v1/pods)."""
-    group = GROUP.get(resource.split("/")[0], "") if group is None else group
-    cluster_scoped = resource.split("/")[0] in CLUSTER_SCOPED
-    for g in granted:
-        if (g.group, g.resource, g.verb) != (group, resource, verb):
-            continue
-        if g.ns is None or (not cluster_scoped and ns is not None and g.ns == ns):
-            return True
-    return False
-
-
 # ---- structure -------------------------------------------------------------------------------------
 def test_every_manifest_parses_and_names_its_namespace(docs: list[dict[str, Any]]) -> None:
     files = sorted(p for p in DEPLOY.rglob("*.yaml") if p.parent.name != "config")  # config/: generator inputs
     assert len(files) >= 9
     for p in files + [DEPLOY / "config" / "kubeconfig"]:
-        for d in _docs(p):
+        for d in parse_docs(p):
             assert {"apiVersion", "kind"} <= set(d), p
     kinds = {d["kind"] for d in docs}
     assert {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob",
@@ -164,7 +64,7 @@ def test_cronjob_runs_gameday_once_bounded_and_resourced(docs: list[dict[str, An
     assert job["backoffLimit"] == 0
     assert 0 < job["activeDeadlineSeconds"] <= 4 * 3600
     assert spec.get("startingDeadlineSeconds", 0) > 0
-    pod = _pod_spec(cj)
+    pod = pod_spec(cj)
     assert pod is not None and pod["restartPolicy"] == "Never" and pod["serviceAccountName"] == "gameday"
     assert pod["terminationGracePeriodSeconds"] >= 60  # rollbacks run after SIGTERM
     (c,) = pod["containers"]
@@ -298,29 +198,6 @@ def test_can_i(docs: list[dict[str, Any]]) -> None:
     assert not can_i(with_redis, "delete", "pods", "hypercode-core")
 
 
-# ---- replaying the four cluster experiments against the stub API ------------------------------------
-def request_to_rbac(method: str, path: str, query: str) -> tuple[str, str, str, str | None]:
-    """(verb, apiGroup, resource[/subresource], namespace) of a Kubernetes API request."""
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] == ["api", "v1"]:
-        group, rest = "", parts[2:]
-    elif parts[:1] == ["apis"]:
-        group, rest = parts[1], parts[3:]
-    else:
-        raise AssertionError(f"not a resource request: {method} {path}")
-    ns = None
-    if rest[:1] == ["namespaces"] and len(rest) >= 3:
-        ns, rest = rest[1], rest[2:]
-    resource, name, sub = rest[0], (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
-    q = {k: v[0] for k, v in parse_qs(query).items()}
-    if method == "GET":
-        verb = ("watch" if q.get("watch") in ("true", "1") else "list") if name is None else "get"
-    else:
-        deleting = "delete" if name else "deletecollection"
-        verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": deleting}[method]
-    return verb, group, f"{resource}/{sub}" if sub else resource, ns
-
-
 def test_request_mapping() -> None:
     assert request_to_rbac("GET", "/api/v1/nodes", "labelSelector=a%3Db") == ("list", "", "nodes", None)
     assert request_to_rbac("PATCH", "/api/v1/nodes/n1", "") == ("patch", "", "nodes", None)
@@ -331,12 +208,8 @@ def test_request_mapping() -> None:
     assert request_to_rbac("DELETE", "/api/v1/namespaces/x/pods/p", "") == ("delete", "", "pods", "x")
 
 
-def _policy() -> dict[str, Any]:
-    return dict(json.loads((DEPLOY / "iam" / "gameday-faults-policy.json").read_text()))
-
-
 def test_iam_policy_is_scoped() -> None:
-    for st in _policy()["Statement"]:
+    for st in iam_policy()["Statement"]:
         assert st["Effect"] == "Allow"
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         assert all("*" not in a for a in actions), st

@@ -23,7 +23,7 @@ import pytest
 from tests.helpers import BASE, MUTANT_BASE, ROOT, SCRATCH_BASE, Sandbox, http, listening, sandbox_up
 
 # fixtures shared by two layers live in stand-in modules, registered once here
-pytest_plugins = ["tests.stubs.fake_sandbox", "tests.deploy_rbac"]
+pytest_plugins = ["tests.stubs.fake_sandbox", "tests.deploy_rbac", "tests.history_runs", "tests.stubs.webhook"]
 
 # re-exported for files written before tests/helpers.py: import from tests.helpers instead
 __all__ = ["BASE", "MUTANT_BASE", "ROOT", "SCRATCH_BASE", "Sandbox", "http", "listening"]

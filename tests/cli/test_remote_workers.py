@@ -10,38 +10,14 @@ working directory, with no run directory of its own. Ports come from GAMEDAY_TES
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests import stubs
-from tests.helpers import BASE, LOCUSTFILE, ROOT, gameday_in_process, no_process_matching, write_profile
-
-
-def free_port() -> int:
-    """A port for the Locust master, apart from the sandboxes' ports."""
-    return stubs.free_port(range(BASE + 950, BASE + 1000))
-
-
-def start_gameday(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def finish(p: subprocess.Popen[str], timeout: float) -> tuple[int, str, str]:
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, err = p.communicate(timeout=10)
-        raise AssertionError(f"gameday load still running after {timeout} s: {err}") from None
-    return p.returncode, out, err
+from tests.helpers import LOCUSTFILE, gameday_in_process, no_process_matching, write_profile
+from tests.remote_workers import finish, free_port, start_gameday
 
 
 def test_remote_workers_that_never_come_fail_the_load_within_the_bound(tmp_path: Path) -> None:

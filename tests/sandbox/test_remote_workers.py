@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -26,28 +25,8 @@ import pytest
 from analysis.recorded import read_acks, read_requests
 from contract.columnar import read_stream
 from harness.load.runner import PLUGIN, locust_binary
-from tests import stubs
-from tests.helpers import BASE, LOCUSTFILE, ROOT, Sandbox, locust_count, lookup, no_process_matching, write_profile
-
-
-def free_port() -> int:
-    """A port for the Locust master, apart from the sandboxes' ports."""
-    return stubs.free_port(range(BASE + 950, BASE + 1000))
-
-
-def start_gameday(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def finish(p: subprocess.Popen[str], timeout: float) -> tuple[int, str, str]:
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, err = p.communicate(timeout=10)
-        raise AssertionError(f"gameday load still running after {timeout} s: {err}") from None
-    return p.returncode, out, err
+from tests.helpers import LOCUSTFILE, Sandbox, locust_count, lookup, no_process_matching, write_profile
+from tests.remote_workers import finish, free_port, start_gameday
 
 
 @pytest.fixture

@@ -9,13 +9,11 @@ reach the run directory. One real ``gameday run`` (no faults, short phases) at t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,28 +24,7 @@ from harness.notify import Notifier, messages
 from harness.notify.grafana import Annotator
 from harness.profile import Profile
 from harness.timeline import Timeline
-from tests.helpers import ROOT
-
-SMOKE = ROOT / "profiles" / "smoke.yaml"
-HOOK_SECRET = "T0GAMEDAY/B0TEST/xoxb-n0t-a-real-hook-s3cr3t"
-TOKEN = "glsa_n0tARealGrafanaToken_s3cr3t"
-
-
-def _receiver_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("webhook_receiver", ROOT / "scripts" / "webhook_receiver.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-RECEIVER = _receiver_module()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Any]:
-    with RECEIVER.Receiver() as r:
-        yield r
+from tests.stubs.webhook import HOOK_SECRET, RECEIVER, SMOKE, TOKEN
 
 
 def make_profile(notify: dict[str, Any], **extra: Any) -> Profile:

@@ -158,11 +158,24 @@ def _window_breaches(ops: list[_Op], startup_t: np.ndarray, startup_ms: np.ndarr
     return out
 
 
+def _answered_between(requests: pd.DataFrame, t0: float, end: float) -> pd.DataFrame:
+    """The requests answered in ``[t0, end)``. The recorded requests are sorted by start time
+    (analysis.recorded): only those started between ``t0`` minus the longest latency and ``end`` can
+    be, so a slice is masked, not every row (at ten million rows, a copy per fault otherwise)."""
+    t = requests["t_start"].to_numpy()
+    if len(t) > 1 and requests["t_start"].is_monotonic_increasing:
+        longest = float(requests["latency_ms"].max()) / 1000
+        if np.isfinite(longest):
+            lo, hi = np.searchsorted(t, [t0 - max(longest, 0.0), end], side="left")
+            requests = requests.iloc[int(lo):int(hi)]
+    seen = requests["t_start"] + requests["latency_ms"] / 1000
+    return requests[(seen >= t0) & (seen < end)]
+
+
 def outage(fault: str, requests: pd.DataFrame, acks: pd.DataFrame, t0: float, end: float,
            lines: RecoveryLines) -> Outage:
     """The outage of the fault injected at ``t0`` whose window ends at ``end`` (see module doc)."""
-    seen_all = requests["t_start"] + requests["latency_ms"] / 1000
-    df = requests[(seen_all >= t0) & (seen_all < end)]
+    df = _answered_between(requests, t0, end)
     ops = _ops(df)
     fails = failed(df).to_numpy()
     seen = (df["t_start"] + df["latency_ms"] / 1000).to_numpy(dtype="float64")[fails]

@@ -23,6 +23,10 @@ MISSIONS = ["mission_success", "missions_stuck", "mission_time"]
 ALERTS = ["alert_fired", "alert_routed", "alert_resolved", "no_false_page"]
 # enough crew spawns in the baseline for the crew operation to be judged (min_operation_samples)
 CREW_SAMPLES = ("phases.baseline_s=30", "load.users=100")
+# the crew mutants make ~3 % of all requests slow or failed: under the mix's 5 % line over a window of
+# hundreds of requests, but a 5 s cool-down (~250 requests, 31 crews) can hold 5 % by chance (seen: the
+# mix's cool-down p95 over the line): their cool-down is long enough for the mix's figure to be the mix's
+CREW_MIX = (*CREW_SAMPLES, "phases.cooldown_s=15")
 SHORT = ["--set", "phases.warmup_s=8", "--set", "phases.baseline_s=15", "--set", "phases.cooldown_s=5",
          "--set", "load.users=50"]
 
@@ -72,10 +76,10 @@ CASES = {
     # 2 % failed (under its 5 % line) while the crew operation fails 20 % of the time
     "crew-spawn-503-20pct": Case({"crew_spawn_503_ratio": 0.2},
                                  failed=frozenset({"operation_errors", "crew_spawn_success"}), mix_passes=True,
-                                 extra=CREW_SAMPLES),
+                                 extra=CREW_MIX),
     # 30 % of crew spawns a second slower: about 3 % of all requests, under the mix's p95
     "crew-spawn-slow-30pct": Case({"crew_spawn_slow_ratio": 0.3, "crew_spawn_slow_ms": 1000},
-                                  failed=frozenset({"operation_p95"}), mix_passes=True, extra=CREW_SAMPLES),
+                                  failed=frozenset({"operation_p95"}), mix_passes=True, extra=CREW_MIX),
     # a fifth of the missions end 'failed' after their work: the success ratio fails; nothing is
     # stuck or lost, and the other four fifths still clear the throughput line
     "missions-fail-20pct": Case({"mission_fail_ratio": 0.2}, required=[*STEADY, *MISSIONS],

@@ -95,20 +95,37 @@ def lines(run: Run) -> Lines:
     return out.model_copy(update={"routes": {**SEVERITY_ROUTES, **out.routes}})
 
 
-def _load(run: Run, check_id: str) -> tuple[AlertEvidence | None, CheckResult | None]:
+_read: tuple[Run, AlertEvidence | None | AlertDamage] | None = None  # one run's evidence: four checks ask
+
+
+def _evidence(run: Run) -> AlertEvidence | None:
+    """The run's alerting evidence, read and parsed once per loaded run (raises AlertDamage)."""
+    global _read
+    if _read is None or _read[0] is not run:
+        try:
+            got: AlertEvidence | None | AlertDamage = read(run.path)
+        except AlertDamage as exc:
+            got = exc
+        _read = (run, got)
+    if isinstance(_read[1], AlertDamage):
+        raise _read[1]
+    return _read[1]
+
+
+def _load(run: Run, check_id: str) -> AlertEvidence | CheckResult:
     """The evidence, or the INCONCLUSIVE result saying why there is none."""
     try:
-        ev = read(run.path)
+        ev = _evidence(run)
     except AlertDamage as exc:
-        return None, inconclusive(check_id, "run", f"damaged alerting evidence: {exc}")
+        return inconclusive(check_id, "run", f"damaged alerting evidence: {exc}")
     if ev is None:
-        return None, inconclusive(check_id, "run", f"no Alertmanager evidence ({rundir.ALERTMANAGER_POLLS} absent: "
-                                                   "the target has no Alertmanager configured)")
+        return inconclusive(check_id, "run", f"no Alertmanager evidence ({rundir.ALERTMANAGER_POLLS} absent: "
+                                             "the target has no Alertmanager configured)")
     if not ev.has_alertmanager:
         why = ev.poll_errors[0] if ev.poll_errors else "no poll"
-        return None, inconclusive(check_id, "run", f"Alertmanager never answered ({ev.failed_polls} polls failed: "
-                                                   f"{why})")
-    return ev, None
+        return inconclusive(check_id, "run", f"Alertmanager never answered ({ev.failed_polls} polls failed: "
+                                             f"{why})")
+    return ev
 
 
 def _source(ev: AlertEvidence) -> str:
@@ -151,10 +168,9 @@ def _details(ep: Episode, t0: float) -> dict[str, object]:
 
 def alert_fired(run: Run) -> list[CheckResult]:
     check = "alert_fired"
-    ev, why = _load(run, check)
-    if ev is None:
-        assert why is not None
-        return [why]
+    ev = _load(run, check)
+    if isinstance(ev, CheckResult):
+        return [ev]
     spec = lines(run)
     faults = [w.fault for w in run.windows if w.fault is not None]
     out: list[CheckResult] = []
@@ -217,10 +233,9 @@ def _rel(t: float | None, t0: float) -> str:
 
 def alert_routed(run: Run) -> list[CheckResult]:
     check = "alert_routed"
-    ev, why = _load(run, check)
-    if ev is None:
-        assert why is not None
-        return [why]
+    ev = _load(run, check)
+    if isinstance(ev, CheckResult):
+        return [ev]
     spec = lines(run)
     by_name: dict[tuple[str, str], list[Episode]] = {}
     for ep in ev.episodes:
@@ -279,10 +294,9 @@ def _recovered(run: Run, fault: str) -> tuple[float | None, str]:
 
 def alert_resolved(run: Run) -> list[CheckResult]:
     check = "alert_resolved"
-    ev, why = _load(run, check)
-    if ev is None:
-        assert why is not None
-        return [why]
+    ev = _load(run, check)
+    if isinstance(ev, CheckResult):
+        return [ev]
     spec = lines(run)
     out: list[CheckResult] = []
     for w in run.windows:
@@ -340,10 +354,9 @@ def _resolved_one(run: Run, ev: AlertEvidence, fault: str, exp: Expectation, bou
 
 def no_false_page(run: Run) -> list[CheckResult]:
     check = "no_false_page"
-    ev, why = _load(run, check)
-    if ev is None:
-        assert why is not None
-        return [why]
+    ev = _load(run, check)
+    if isinstance(ev, CheckResult):
+        return [ev]
     spec = lines(run)
     sev = spec.page_severity
     excused: list[tuple[float, float, str]] = []

@@ -169,6 +169,31 @@ def test_slow_missions_fail_mission_time_in_judged_windows_only(tmp_path: Path) 
     assert failed(run_dir(tmp_path / "c", missions, checks={"mission_p95_s": 60})) == set()
 
 
+def test_a_baseline_mission_that_waits_out_a_fault_is_the_faults(tmp_path: Path) -> None:
+    """Seen in CI: missions acknowledged in the last seconds of the baseline waited out a 40 s
+    database outage and put the baseline's mission p95 at 41 s. Their time is the fault's
+    (recovery_time judges the outage); a slow mission that ended before the fault is still the
+    baseline's."""
+    missions = healthy()
+    for i in range(90, 100):  # acknowledged at 64-69.4 s, the fault begins at 70 s
+        missions[f"b{i:03d}"] = (missions[f"b{i:03d}"][0], "completed", 41.0)
+    (tmp_path / "a").mkdir()
+    a = run_dir(tmp_path / "a", missions)
+    assert failed(a) == set()
+    base = mine(a)["mission_time"][0]
+    assert base.status == Status.PASS and base.details["in_flight_into_fault"] == 10 and base.details["missions"] == 90
+    assert "10 still in flight when a fault began, left to that fault's recovery_time" in base.message
+    assert base.details["p95_s_by_window"]["baseline"] == 41.0  # shown as it was
+    # the same delay on missions that ended before the fault began is the baseline's own
+    for i in range(0, 10):  # acknowledged at 10-15.4 s, done by 56.4 s
+        missions[f"b{i:03d}"] = (missions[f"b{i:03d}"][0], "completed", 41.0)
+    (tmp_path / "b").mkdir()
+    b = run_dir(tmp_path / "b", missions)
+    assert failed(b) == {"mission_time"}
+    base = mine(b)["mission_time"][0]
+    assert base.status == Status.FAIL and base.value == 41.0 and base.details["in_flight_into_fault"] == 10
+
+
 def test_mission_time_without_times_or_with_a_sample(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     a = run_dir(tmp_path / "a", healthy(), times=False)

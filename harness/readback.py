@@ -20,6 +20,7 @@ every window keeps its share. ``times_asked`` / ``times_of`` in ``readback.json`
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,11 +69,23 @@ def _gets(session: requests.Session, api: str, ids: list[str]) -> dict[str, Body
 
 
 def _stamp(v: Any) -> float | None:
-    """An ISO 8601 timestamp as unix seconds (no offset = UTC); None if absent or not a timestamp."""
+    """A mission timestamp as unix seconds; None if absent or not a timestamp.
+
+    The contract names the fields, not their form, and a target written elsewhere may send any
+    of the usual ones: an ISO 8601 string (no offset = UTC; ``Z`` accepted), or a number of unix
+    seconds, milliseconds or microseconds (told apart by size: 1e11 s is the year 5138). Both
+    stamps of a mission come from the target's one clock, so only their difference is used."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        x = float(v)
+        if not math.isfinite(x) or x <= 0:
+            return None
+        return x / 1e6 if x >= 1e14 else x / 1e3 if x >= 1e11 else x
     if not isinstance(v, str):
         return None
     try:
-        dt = datetime.fromisoformat(v)
+        dt = datetime.fromisoformat(v.strip())
     except ValueError:
         return None
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()

@@ -141,3 +141,17 @@ def test_an_unreachable_target_leaves_every_id_unread(tmp_path: Path) -> None:
     assert rb["error"] and "ConnectionError" in rb["error"]
     assert rb["found"] == {} and sorted(rb["unread"]) == sorted(IDS) and rb["times"] == {}
     assert rb["settle"]["waited_s"] < 5  # nothing to await when nothing could be read
+
+
+@pytest.mark.parametrize(("sent", "seconds"), [
+    ("2027-01-15T08:00:00", 1800000000.0), ("2027-01-15T08:00:00Z", 1800000000.0),
+    ("2027-01-15T09:00:00+01:00", 1800000000.0), ("2027-01-15T08:00:00.250000+00:00", 1800000000.25),
+    (1800000000, 1800000000.0), (1800000000.25, 1800000000.25), (1800000000250, 1800000000.25),
+    (1800000000250000, 1800000000.25),
+    (None, None), (True, None), ("", None), ("yesterday", None), (float("nan"), None), (-5, None), ([], None)])
+def test_a_mission_timestamp_is_read_in_any_usual_form(sent: object, seconds: float | None) -> None:
+    """A target written elsewhere may stamp missions as ISO 8601 or as unix s/ms/µs numbers: each
+    reads as the same instant; anything else reads as no time (mission_time then says so)."""
+    from harness.readback import _stamp
+    got = _stamp(sent)
+    assert got == pytest.approx(seconds) if seconds is not None else got is None

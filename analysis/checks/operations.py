@@ -4,7 +4,9 @@ The mix checks (latency_p95, error_rate_5xx) stay; these stand beside them so th
 cannot hide an expensive operation that fails or crawls (analysis.operations). Windows are the
 mix checks' own: p95 outside the fault windows and warm-up; failures in every window but the
 warm-up, a fault's outage left to recovery_time. An operation below its sample minimum in a
-window is not judged there, unless the profile names it: then that window is INCONCLUSIVE.
+window fails there only when its few samples prove the breach beyond doubt (analysis.doubt: 9 of
+30 crew spawns over the line is slow however few they are); otherwise it is not judged there,
+unless the profile names it: then that window is INCONCLUSIVE. A small sample never passes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.checks.samples import in_window, outside_outage
+from analysis.doubt import at_least, beyond_doubt
 from analysis.operations import DEFAULT_CREW_OPERATION, OperationStats, failed, named_operations, slo_for, stats
 from analysis.recorded import percentile
 from analysis.run import Run
@@ -20,6 +23,11 @@ from analysis.verdict import CheckResult, Status, inconclusive
 # a spike's windows (phases.spike) are judged as the baseline is: the SLA holds under the spike (§6.2)
 P95_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
 CREW_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
+SLOW_SHARE = 0.05  # a p95 line allows this share of answers at or over it
+
+
+def _few(name: str, n: int, need: int) -> str:
+    return f"{n} samples of {name}, fewer than the {need} a window's figure needs"
 
 
 def _per_operation(run: Run, df: pd.DataFrame) -> list[tuple[OperationStats | None, str]]:
@@ -40,7 +48,18 @@ def operation_p95(run: Run) -> list[CheckResult]:
             label = f"{w.label()} {name}"
             n = st.requests if st else 0
             if n < slo.min_samples:
-                if slo.named:
+                slow = 0 if st is None else int((df.loc[df["name"] == name, "latency_ms"] >= slo.p95_ms).sum())
+                if st is not None and beyond_doubt(slow, n, SLOW_SHARE, run.threshold("recovery_alpha")):
+                    judged += 1
+                    out.append(CheckResult(
+                        "operation_p95", Status.FAIL, round(st.p95_ms, 3), slo.p95_ms, label,
+                        f"{_few(name, n, slo.min_samples)}: judged only beyond doubt",
+                        f"{name}: {slow} of {n} answers at or over {slo.p95_ms:g} ms, more than 5 % beyond doubt "
+                        f"(P = {at_least(slow, n, SLOW_SHARE):.1g} if at most 5 % were; p95 {st.p95_ms:.1f} ms) "
+                        f"(the mix: p95 {mix:.1f} ms over {len(df)} requests)",
+                        {"operation": name, "samples": n, "slow": slow, "p50_ms": st.p50_ms, "p99_ms": st.p99_ms,
+                         "mix_p95_ms": None if pd.isna(mix) else round(mix, 3), "small_sample": True}))
+                elif slo.named:
                     out.append(inconclusive("operation_p95", label, f"{name}: {n} samples, fewer than the "
                                             f"{slo.min_samples} its line needs", slo.p95_ms))
                 continue
@@ -73,7 +92,19 @@ def operation_errors(run: Run) -> list[CheckResult]:
             label = f"{w.label()} {name}"
             n = st.requests if st else 0
             if n < slo.min_samples:
-                if slo.named and not w.is_fault:  # a fault window's outage is recovery_time's
+                alpha = run.threshold("recovery_alpha")
+                if st is not None and beyond_doubt(st.failures, n, slo.max_error_ratio, alpha):
+                    judged += 1
+                    out.append(CheckResult(
+                        "operation_errors", Status.FAIL, round(st.failure_ratio, 5), slo.max_error_ratio, label,
+                        f"{_few(name, n, slo.min_samples)}: judged only beyond doubt",
+                        f"{name}: {st.failures} of {n} failed ({st.failure_ratio:.2%}), more than "
+                        f"{slo.max_error_ratio:.2%} beyond doubt "
+                        f"(P = {at_least(st.failures, n, slo.max_error_ratio):.1g} if at most that failed) "
+                        f"({mix}){excluded}",
+                        {"operation": name, "requests": n, "failures": st.failures, "client_errors": st.client_errors,
+                         "mix_failures": mix_bad, "mix_requests": len(df), "small_sample": True}))
+                elif slo.named and not w.is_fault:  # a fault window's outage is recovery_time's
                     out.append(inconclusive("operation_errors", label, f"{name}: {n} samples, fewer than the "
                                             f"{slo.min_samples} its line needs{excluded}", slo.max_error_ratio))
                 continue

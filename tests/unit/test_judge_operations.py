@@ -101,9 +101,12 @@ def test_a_slow_crew_spawn_hidden_in_the_mix_is_caught(tmp_path: Path) -> None:
     assert statuses(of(run, "latency_p95")) == {Status.PASS}
     p95 = of(run, "operation_p95")
     failed = {(r.window.split()[0], r.details["operation"]) for r in p95 if r.status == Status.FAIL}
-    # 60 crews in the baseline are judged; the cool-down's 30 are fewer than the default minimum (50)
-    assert failed == {("baseline", CREWS)}
-    assert not [r for r in p95 if r.window.startswith("cooldown") and r.details.get("operation") == CREWS]
+    # 60 crews in the baseline are judged on their p95; the cool-down's 30 are fewer than the default
+    # minimum (50), but 9 of 30 over the line is slow beyond doubt (P ~ 1e-5 if at most 5 % were)
+    assert failed == {("baseline", CREWS), ("cooldown", CREWS)}
+    cool = next(r for r in p95 if r.window.startswith("cooldown") and r.details.get("operation") == CREWS)
+    assert cool.details["small_sample"] and cool.details["slow"] == 9 and cool.details["samples"] == 30
+    assert "9 of 30 answers at or over 200 ms, more than 5 % beyond doubt" in cool.message
     (tmp_path / "b").mkdir()
     more = write_run(tmp_path / "b", traffic(0, 140, crew_latency=1030, crew_slow_share=0.3),
                      checks={"min_operation_samples": 20})
@@ -149,10 +152,28 @@ def test_per_operation_lines_and_sample_minimum(tmp_path: Path) -> None:
     # named and never seen, or below its minimum: INCONCLUSIVE, never a pass
     inc = {r.window.split(" ", 3)[-1] for r in p95 if r.status == Status.INCONCLUSIVE}
     assert inc == {"/v1/not-called", POLLS}
-    # an operation the profile does not name, below the default minimum: not judged
+    # an operation the profile does not name, below the default minimum: not judged (one slow answer
+    # of one is no proof: P = 0.05 if at most 5 % were slow)
     (tmp_path / "b").mkdir()
     run2 = write_run(tmp_path / "b", traffic(0, 140) + [Req(20.0, 900.0, "/v1/rare")])
     assert not [r for r in of(run2, "operation_p95") if r.details.get("operation") == "/v1/rare"]
+
+
+@pytest.mark.parametrize(("slow", "fails", "verdict"), [
+    (0, 0, None), (1, 0, None), (2, 0, None),          # 2 of 12 slow: P = 0.12, no proof either way
+    (4, 0, Status.FAIL), (0, 1, None), (0, 3, Status.FAIL)])
+def test_a_small_sample_fails_only_beyond_doubt_and_never_passes(tmp_path: Path, slow: int, fails: int,
+                                                                 verdict: Status | None) -> None:
+    """12 answers of an operation the profile does not name, under the minimum (50) of its window:
+    4 slow (P = 0.002 if at most 5 % were) or 3 failed (P = 0.02 at 5 %) is a FAIL on so few; fewer
+    is no evidence either way and is not judged; nothing small ever PASSes."""
+    rare = [Req(12.0 + i, 900.0 if i < slow else 20.0, "/v1/rare", 503 if i < fails else 200, 0 if i < fails else 1)
+            for i in range(12)]
+    run = write_run(tmp_path, traffic(0, 140) + rare)
+    got = [r for r in of(run, "operation_p95" if fails == 0 else "operation_errors")
+           if r.details.get("operation") == "/v1/rare"]
+    assert {r.status for r in got} == ({verdict} if verdict else set()), [r.message for r in got]
+    assert all(r.window.startswith("baseline") and r.details["small_sample"] for r in got)
 
 
 def test_a_window_without_requests_is_inconclusive(tmp_path: Path) -> None:

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
+from analysis.doubt import at_least
 from analysis.operations import failed, slo_for
 from contract.checks import DEFAULTS, default
 
@@ -101,17 +101,29 @@ class _Op:
 
 
 def _ops(df: pd.DataFrame) -> list[_Op]:
-    seen = (df["t_start"] + df["latency_ms"] / 1000).to_numpy(dtype="float64")
     lat = df["latency_ms"].to_numpy(dtype="float64")
+    seen = df["t_start"].to_numpy(dtype="float64") + lat / 1000
     bad = failed(df).to_numpy()
-    codes, names = pd.factorize(df["name"].astype(str))
+    codes, names = _operations(df["name"])
+    order = np.lexsort((seen, codes))  # by operation, then by answer time (stable: ties keep their order)
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1), side="left")
+    seen, lat, bad = seen[order], lat[order], bad[order]
     out = []
     for code, name in enumerate(names):
-        sel = codes == code
-        order = np.argsort(seen[sel], kind="stable")
-        out.append(_Op(str(name), seen[sel][order], lat[sel][order],
-                       np.concatenate([[0], np.cumsum(bad[sel][order])])))
-    return out
+        a, b = int(bounds[code]), int(bounds[code + 1])
+        if b > a:
+            first = int(order[a:b].min())
+            out.append((first, _Op(name, seen[a:b], lat[a:b], np.concatenate([[0], np.cumsum(bad[a:b])]))))
+    return [op for _, op in sorted(out, key=lambda x: x[0])]  # in order of first appearance, as always
+
+
+def _operations(names: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's operation as a code into the operations' names. A categorical column (the Arrow
+    streams' reader) gives its codes as they are: no string per row, no hashing of every row."""
+    if isinstance(names.dtype, pd.CategoricalDtype) and not names.isna().any():
+        return names.cat.codes.to_numpy(), [str(c) for c in names.cat.categories]
+    codes, uniques = pd.factorize(names.astype(str))
+    return codes, [str(u) for u in uniques]
 
 
 _SLOW_SHARE = 0.05  # a p95 line allows this share of answers over it
@@ -126,7 +138,7 @@ def _slow_beyond_doubt(latency: np.ndarray, line: float, lines: RecoveryLines) -
     if p95 < line:
         return None
     slow = int(np.count_nonzero(latency >= line))
-    if float(binom.sf(slow - 1, n, _SLOW_SHARE)) >= lines.alpha:  # P(at least this many slow | 5 % slow)
+    if at_least(slow, n, _SLOW_SHARE) >= lines.alpha:  # P(at least this many slow | 5 % slow)
         return None
     return p95, slow
 
@@ -168,8 +180,12 @@ def _answered_between(requests: pd.DataFrame, t0: float, end: float) -> pd.DataF
         if np.isfinite(longest):
             lo, hi = np.searchsorted(t, [t0 - max(longest, 0.0), end], side="left")
             requests = requests.iloc[int(lo):int(hi)]
-    seen = requests["t_start"] + requests["latency_ms"] / 1000
-    return requests[(seen >= t0) & (seen < end)]
+    seen = requests["t_start"].to_numpy(dtype="float64") + requests["latency_ms"].to_numpy(dtype="float64") / 1000
+    # only the columns an outage reads: not a copy of the mission ids and the open-model columns too
+    return requests.loc[(seen >= t0) & (seen < end), _COLUMNS]
+
+
+_COLUMNS = ["t_start", "latency_ms", "name", "status", "ok"]
 
 
 def outage(fault: str, requests: pd.DataFrame, acks: pd.DataFrame, t0: float, end: float,

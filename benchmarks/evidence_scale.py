@@ -11,7 +11,17 @@ the plugin used to write. ``--before-tree DIR`` judges the CSV runs with the cod
 ``git archive HEAD`` of the tree before the change) instead of this tree's CSV reader. Also: the
 judged baseline p95 against numpy's nearest rank over the same samples.
 
+``--base-tree DIR`` (e.g. ``git worktree add /tmp/base <commit>``) adds, beside each Arrow row of
+this tree, the same synthetic run written *and* judged by DIR's code: before and after side by
+side in one run of the benchmark, on the same machine at the same time. ``--replay RUN_DIR``
+re-writes a recorded run's streams batch for batch (as its Locust process wrote them, a batch a
+second) with each tree's ``StreamFile`` and reports the bytes per request of each: what a run at
+that rate costs on disk, before and after.
+
+Peak RSS is printed in MB = 10^6 bytes (``VmHWM`` of the judging process alone).
+
     .venv/bin/python benchmarks/evidence_scale.py [--after 1000000 10000000] [--before 100000 1000000]
+        [--base-tree DIR] [--replay RUN_DIR]
 """
 
 from __future__ import annotations
@@ -140,6 +150,25 @@ def make_arrow(run_dir: Path, n: int, batch_rows: int, seed: int = 7) -> None:
     _common(run_dir)
 
 
+def rewrite(run_dir: Path, out: Path) -> dict[str, int]:
+    """The run's request and ack streams re-written batch for batch (the batches its process wrote)
+    by this process's ``contract.columnar`` StreamFile, closed as the plugin closes it."""
+    from contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA, StreamFile, read_stream
+
+    got = {"requests": 0, "acks": 0, "request_batches": 0, "ack_batches": 0}
+    for kind, schema in (("requests", REQUEST_SCHEMA), ("acks", ACK_SCHEMA)):
+        for path in sorted(run_dir.glob(f"{kind}.*.arrows")):
+            read = read_stream(path)
+            f = StreamFile(str(out / path.name), schema)
+            for batch in read.batches:
+                f.write(batch)
+                got[kind] += batch.num_rows
+                got[f"{kind[:-1]}_batches"] += 1
+            f.close()
+    got["bytes"] = evidence_bytes(out)
+    return got
+
+
 def expected_p95(n: int, seed: int = 7) -> tuple[float, int]:
     """numpy's nearest rank (sorted sample ceil(0.95 n)) over the baseline window's latencies."""
     keep = []
@@ -151,6 +180,10 @@ def expected_p95(n: int, seed: int = 7) -> tuple[float, int]:
 
 def evidence_bytes(run_dir: Path) -> int:
     return sum(p.stat().st_size for p in run_dir.iterdir() if p.name.startswith(("requests.", "acks.")))
+
+
+def peak_rss_bytes() -> float:
+    return peak_rss_mb() * 1024 * 1024
 
 
 def peak_rss_mb() -> float:
@@ -187,21 +220,31 @@ def measure(run_dir: Path) -> dict[str, object]:
     cpu = time.process_time() - c0
     p95 = next((r.value for r in j.results if r.id == "latency_p95" and r.window.startswith("baseline")), None)
     return {"load_s": t1 - t0, "judge_s": t2 - t1, "render_s": t3 - t2, "total_s": t3 - t0, "cpu_s": cpu,
-            "peak_rss_mb": peak_rss_mb(), "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mb": peak_rss_mb(), "peak_rss_MB": peak_rss_bytes() / 1e6,
+            "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "verdict": j.verdict.value,
             "baseline_p95": p95, "damage": [str(d) for d in run.damage][:3]}
+
+
+def _in_tree(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """This script in a fresh process that imports ``contract`` and ``analysis`` from ``tree``."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    return subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, cwd=tree)
 
 
 def one(fmt: str, n: int, tree: Path, batch_rows: int, check_p95: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="gameday-scale-") as tmp:
         d = Path(tmp)
         t = time.perf_counter()
-        (make_csv(d, n) if fmt == "csv" else make_arrow(d, n, batch_rows))
+        if fmt == "csv":
+            make_csv(d, n)
+        else:  # written by the tree's own encoder (contract.columnar), as its plugin would
+            made = _in_tree(tree, "--make", tmp, str(n), str(batch_rows))
+            if made.returncode != 0:
+                raise SystemExit(f"{fmt} {n}: writing the run failed:\n{made.stderr[-3000:]}")
         made_s = time.perf_counter() - t
         size = evidence_bytes(d)
-        env = dict(os.environ, PYTHONPATH=str(tree))
-        out = subprocess.run([sys.executable, __file__, "--one", tmp], capture_output=True, text=True, env=env,
-                             cwd=tree)
+        out = _in_tree(tree, "--one", tmp)
         if out.returncode != 0:
             raise SystemExit(f"{fmt} {n}: the judge failed:\n{out.stderr[-3000:]}")
         r: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -219,27 +262,56 @@ def main() -> int:
     ap.add_argument("--before-tree", type=Path, default=ROOT, help="the code that judges the CSV runs")
     ap.add_argument("--batch-rows", type=int, default=3000)
     ap.add_argument("--json", type=Path, help="also write every row here")
+    ap.add_argument("--base-tree", type=Path, help="also write and judge each Arrow run with the code in DIR")
+    ap.add_argument("--replay", type=Path, help="a recorded run: its batches re-written by each tree, bytes/request")
     ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--make", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--rewrite", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         sys.path.insert(0, os.getcwd())
         print(json.dumps(measure(args.one)))
+        return 0
+    if args.make:
+        sys.path.insert(0, os.getcwd())
+        make_arrow(Path(args.make[0]), int(args.make[1]), int(args.make[2]))
+        return 0
+    if args.rewrite:
+        sys.path.insert(0, os.getcwd())
+        print(json.dumps(rewrite(*args.rewrite)))
         return 0
     if any(not 1_000 <= n <= 20_000_000 for n in [*args.after, *args.before]) or not 1 <= args.batch_rows <= 100_000:
         print("sizes: 1,000..20,000,000; --batch-rows 1..100,000", file=sys.stderr)
         return 64
     sys.path.insert(0, str(ROOT))
     rows = []
-    plan = [("csv", n, args.before_tree) for n in args.before] + [("arrow", n, ROOT) for n in args.after]
-    print(f"{'format':<6} {'requests':>10} {'load s':>7} {'judge s':>7} {'render s':>8} {'total s':>7} {'CPU s':>6} "
-          f"{'peak RSS MB':>11} {'bytes/req':>9}  verdict  baseline p95 (judged / numpy nearest rank)")
-    for fmt, n, tree in plan:
+    plan = [("csv", "before", n, args.before_tree) for n in args.before]
+    for n in args.after:
+        if args.base_tree:
+            plan.append(("arrow", "base", n, args.base_tree))
+        plan.append(("arrow", "this", n, ROOT))
+    print(f"{'format':<6} {'code':<5} {'requests':>10} {'load s':>7} {'judge s':>7} {'render s':>8} {'total s':>7} "
+          f"{'CPU s':>6} {'peak RSS MB':>11} {'bytes/req':>9}  verdict  baseline p95 (judged / numpy nearest rank)")
+    for fmt, code, n, tree in plan:
         r = one(fmt, n, tree, args.batch_rows, check_p95=True)
+        r["code"] = code
         rows.append(r)
         p95 = f"{r['baseline_p95']} / {r['numpy_p95']} ({r['p95_samples']} samples)"
-        print(f"{fmt:<6} {n:>10,} {r['load_s']:>7.2f} {r['judge_s']:>7.2f} {r['render_s']:>8.2f} {r['total_s']:>7.2f} "
-              f"{r['cpu_s']:>6.2f} {r['peak_rss_mb']:>11.0f} {r['bytes_per_request']:>9.2f}  {r['verdict']:<7}  {p95}",
-              flush=True)
+        print(f"{fmt:<6} {code:<5} {n:>10,} {r['load_s']:>7.2f} {r['judge_s']:>7.2f} {r['render_s']:>8.2f} "
+              f"{r['total_s']:>7.2f} {r['cpu_s']:>6.2f} {r['peak_rss_MB']:>11.0f} {r['bytes_per_request']:>9.2f}  "
+              f"{r['verdict']:<7}  {p95}", flush=True)
+    if args.replay:
+        for code, tree in ([("base", args.base_tree)] if args.base_tree else []) + [("this", ROOT)]:
+            with tempfile.TemporaryDirectory(prefix="gameday-replay-") as tmp:
+                out = _in_tree(tree, "--rewrite", str(args.replay), tmp)
+                if out.returncode != 0:
+                    raise SystemExit(f"replay with {tree} failed:\n{out.stderr[-3000:]}")
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                r["code"] = code
+                rows.append(r)
+                print(f"replay {code:<5} {args.replay}: {r['requests']:,} requests in {r['request_batches']} batches, "
+                      f"{r['acks']:,} acks in {r['ack_batches']} batches: {r['bytes']:,} bytes on disk, "
+                      f"{r['bytes'] / max(r['requests'], 1):.2f} bytes/request", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

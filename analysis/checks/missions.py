@@ -110,7 +110,8 @@ def outcomes(run: Run, check_id: str, limit: float | None) -> Outcomes | CheckRe
     if _last is None or _last[0] is not run:  # four checks ask; a million acks take a second each time
         window = _windows_of(run)
         found = run.readback.found
-        _last = (run, Outcomes({m: (str(found[m]) if m in found else None) for m in window}, window))
+        status = found.get  # one look-up a mission, not two (its values are strings: analysis.run checked)
+        _last = (run, Outcomes({m: status(m) for m in window}, window))
     return _last[1]
 
 

@@ -15,15 +15,28 @@ def is_sorted(t: np.ndarray) -> bool:
     return bool(t.size < 2 or np.all(t[1:] >= t[:-1]))
 
 
+CHUNK = 1 << 20  # rows whose bin keys exist at once: two float arrays of ten million rows are 160 MB
+
+
 def segments(t: np.ndarray, origin: float, bin_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(centres, starts, ends) of the non-empty bins of ``t`` (sorted ascending)."""
+    """(centres, starts, ends) of the non-empty bins of ``t`` (sorted ascending). The keys are
+    computed a chunk at a time (bounded memory), each exactly as the group-by key was."""
     if t.size == 0:
         empty = np.array([], dtype="int64")
         return np.array([], dtype="float64"), empty, empty
-    k = (t - origin) // bin_s  # as the group-by key was computed
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(k)) + 1])
-    ends = np.concatenate([starts[1:], [t.size]])
-    return k[starts] * bin_s + bin_s / 2, starts, ends
+    starts, keys = [], []
+    previous = None
+    for i in range(0, t.size, CHUNK):
+        k = (t[i:i + CHUNK] - origin) // bin_s  # as the group-by key was computed
+        first = np.flatnonzero(k[1:] != k[:-1]) + 1
+        if previous is None or k[0] != previous:
+            first = np.concatenate([[0], first])
+        starts.append(first + i)
+        keys.append(k[first])
+        previous = k[-1]
+    start = np.concatenate(starts)
+    ends = np.concatenate([start[1:], [t.size]])
+    return np.concatenate(keys) * bin_s + bin_s / 2, start, ends
 
 
 def quantiles(t: np.ndarray, v: np.ndarray, origin: float, bin_s: float,
@@ -41,5 +54,22 @@ def means(t: np.ndarray, v: np.ndarray, origin: float, bin_s: float) -> tuple[np
     centres, starts, ends = segments(t, origin, bin_s)
     if centres.size == 0:
         return centres, np.array([], dtype="float64")
-    sums = np.add.reduceat(v.astype("float64"), starts)
+    sums = np.add.reduceat(v, starts, dtype="float64")  # booleans summed as counts, without a float copy of v
     return centres, sums / (ends - starts)
+
+
+def quantiles_by_code(t: np.ndarray, v: np.ndarray, codes: np.ndarray, n_codes: int, origin: float, bin_s: float,
+                      q: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per code (an operation), the centres of its non-empty bins and its ``q`` quantile of ``v`` in
+    each: what :func:`quantiles` over that code's rows gives, without copying each code's rows
+    (one pass over the bins of every row, each bin split by code)."""
+    centres, starts, ends = segments(t, origin, bin_s)
+    found: list[tuple[list[float], list[float]]] = [([], []) for _ in range(n_codes)]
+    for c, a, b in zip(centres, starts, ends, strict=True):
+        part, values = codes[a:b], v[a:b]
+        for code in np.unique(part):
+            if code < 0:  # no name (a missing value): no operation's
+                continue
+            found[code][0].append(c)
+            found[code][1].append(float(np.quantile(values[part == code], q)))
+    return [(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")) for x, y in found]

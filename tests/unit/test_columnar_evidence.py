@@ -17,7 +17,16 @@ from analysis.judge import judge
 from analysis.recorded import read_acks, read_acks_checked, read_requests, read_requests_checked
 from analysis.run import load_run
 from analysis.verdict import Status
-from contract.columnar import REQUEST_SCHEMA, RequestRows, StreamFile, batch_bytes, batches_of, read_stream
+from contract.columnar import (
+    COMPACT_BELOW_ROWS,
+    REQUEST_SCHEMA,
+    RequestRows,
+    StreamFile,
+    batch_bytes,
+    batches_of,
+    compact_stream,
+    read_stream,
+)
 from harness.load.acks import acknowledged_mission_ids
 from tests.corpus.damaged_runs import CLIENT
 from tests.helpers import healthy_run as build
@@ -47,7 +56,7 @@ def test_batches_with_different_names_dictionaries_and_nulls(tmp_path: Path) -> 
     second = RequestRows.empty()
     second.append(1_800_000_003.0, 5.0, "/healthz", "GET", 200, 1, "", "", math.nan)
     f.write(second.batch())
-    f.close(sync=False)
+    f.close(sync=False, compact=False)  # the reader's unification of dictionaries, not the writer's
     df, damage = read_requests_checked(tmp_path)
     assert damage == []
     assert df["name"].astype(str).tolist() == ["/v1/crews", "/v1/missions/{id}", "/v1/crews", "/healthz"]
@@ -142,6 +151,51 @@ def test_export_of_a_whole_run_reads_back_identically(tmp_path: Path) -> None:
     same_rows(read_acks(run), read_acks(tmp_path / "out"))
 
 
+def _small_batches(path: Path, batches: int, compact: bool) -> StreamFile:
+    f = StreamFile(str(path), REQUEST_SCHEMA)
+    for b in range(batches):
+        rows = _rows()
+        rows.append(1_800_000_002.0 + b, 1.0 + b, f"/op{b % 4}", "GET", 200, 1, "", f"m{b}", math.nan)
+        f.write(rows.batch())
+    f.close(sync=False, compact=compact)
+    return f
+
+
+def test_a_clean_close_rewrites_small_batches_as_one_file_of_large_ones(tmp_path: Path) -> None:
+    """A batch a second at a low rate costs about a kilobyte a batch: a clean close rewrites the file
+    as large batches, the very same rows (names from differing dictionaries included), far fewer bytes."""
+    (tmp_path / "small").mkdir()
+    (tmp_path / "large").mkdir()
+    _small_batches(tmp_path / "small" / "requests.local-1.arrows", 60, compact=False)
+    _small_batches(tmp_path / "large" / "requests.local-1.arrows", 60, compact=True)
+    small, large = read_stream(tmp_path / "small" / "requests.local-1.arrows"), \
+        read_stream(tmp_path / "large" / "requests.local-1.arrows")
+    assert small.error is None and large.error is None
+    assert (len(small.batches), len(large.batches)) == (60, 1)
+    same_rows(read_requests(tmp_path / "small"), read_requests(tmp_path / "large"))
+    size = {d: (tmp_path / d / "requests.local-1.arrows").stat().st_size for d in ("small", "large")}
+    assert size["large"] * 5 < size["small"], size
+    assert sorted(p.name for p in (tmp_path / "large").iterdir()) == ["requests.local-1.arrows"]  # no stray file
+
+
+def test_large_batches_and_torn_files_are_not_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "requests.local-1.arrows"
+    f = StreamFile(str(path), REQUEST_SCHEMA)
+    rows = RequestRows.empty()
+    for i in range(COMPACT_BELOW_ROWS):
+        rows.append(1_800_000_000.0 + i / 1000, 1.0, "/v1/crews", "POST", 201, 1, "", f"m{i}", math.nan)
+    f.write(rows.batch())
+    f.write(rows.batch())
+    f.close(sync=False)
+    assert len(read_stream(path).batches) == 2  # a batch of a thousand rows costs little of its own
+
+    f = _small_batches(path, 5, compact=False)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-50])  # torn: the reader reports it; compaction must not hide or lose it
+    assert compact_stream(path) is False
+    assert path.read_bytes() == raw[:-50] and not list(tmp_path.glob("*.compacting"))
+
+
 def test_the_stream_reader_reads_a_torn_file_without_raising(tmp_path: Path) -> None:
     path = tmp_path / "requests.x.arrows"
     f = StreamFile(str(path), REQUEST_SCHEMA)
@@ -196,7 +250,7 @@ def test_pieces_joined_in_blocks_give_the_same_frame(tmp_path: Path, monkeypatch
             rows.append(1_800_000_000.0 + b + i / 10, 1.0 + b, f"/op{b % 3}", "GET", 200 + b, 1, "", f"m{b}-{i}",
                         intended)
         f.write(rows.batch())
-    f.close(sync=False)
+    f.close(sync=False, compact=False)  # nine batches of five, as a killed writer leaves them
     whole, _ = read_requests_checked(tmp_path)
     monkeypatch.setattr(streams, "COMPACT_ROWS", 7)
     blocks, damage = read_requests_checked(tmp_path)

@@ -25,7 +25,7 @@ typecheck: bootstrap
 # the rest beside them. Off by default until measured in CI: docs/testing.md, "Time budgets".
 PYTEST_N ?= 0
 pytest: bootstrap
-	$(BIN)/pytest -q -ra --durations=25 -n $(PYTEST_N) --dist loadgroup
+	$(BIN)/pytest -q -ra --durations=30 -n $(PYTEST_N) --dist loadgroup
 
 test: lint typecheck pytest
 

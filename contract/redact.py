@@ -48,8 +48,10 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)
 def secret_name(name: str) -> bool:
-    """Whether a key or variable *name* marks its value as secret."""
+    """Whether a key or variable *name* marks its value as secret. Cached: every ``scrub`` asks it of
+    each environment variable's name again (hundreds of times in one judge)."""
     return bool(SECRET_NAME.search(name))
 
 

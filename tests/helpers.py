@@ -9,6 +9,8 @@
 - load: ``BackgroundLoad`` (a bounded threaded load), ``lookup``, ``write_profile``, ``locust_count``;
 - synthetic run directories for the judge: ``make_run``, ``steady``, ``series``, ``ramp``, ``inject``,
   ``server_run``, ``healthy_run`` (the base of the damaged-run corpus, tests/corpus/damaged_runs.py);
+- judging in this process: ``gameday_in_process``, and ``charts_drawn_not_laid_out`` (charts drawn, not laid
+  out or encoded: for tests about what a judge writes, not about the pictures);
 - the stub cluster (tests/stubs): ``cluster_profile``, ``cluster_faults``, ``run_cluster_fault``,
   ``aurora_writer``.
 
@@ -21,6 +23,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -546,3 +550,28 @@ def gameday_in_process(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
         main()
     out = capsys.readouterr()
     return int(exit_.value.code or 0), out.out, out.err
+
+
+def _png_1x1() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff")) + chunk(b"IEND", b""))
+
+
+PNG_1X1 = _png_1x1()
+
+
+def charts_drawn_not_laid_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chart of a judge still drawn from the run (``analysis.render.charts``: the code that reads
+    the evidence), but not laid out or encoded: ``Figure.tight_layout`` does nothing and ``Figure.savefig``
+    writes a 1-pixel PNG. Layout and encoding are about 0.8 s of a 1 s ``gameday judge``, the same work
+    whatever the run holds; for tests about what a judge writes and where, not about the pictures
+    (test_report_html.py and test_render.py draw them in full)."""
+    from matplotlib.figure import Figure
+
+    def savefig(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
+        fname.write(PNG_1X1)  # charts.render saves into a BytesIO
+
+    monkeypatch.setattr(Figure, "tight_layout", lambda self, *args, **kwargs: None)
+    monkeypatch.setattr(Figure, "savefig", savefig)

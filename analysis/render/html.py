@@ -8,6 +8,7 @@ this run's evidence.
 from __future__ import annotations
 
 import base64
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,14 @@ def _status(results: list[Any], ids: tuple[str, ...]) -> str:
     return "PASS" if all(r.status == Status.PASS for r in got) else "INCONCLUSIVE"
 
 
+@functools.cache
+def _template() -> jinja2.Template:
+    """The report's template, compiled once per process (compiling it took a tenth of a judge)."""
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["scrub"] = lambda v: scrub(str(v))
+    return env.from_string(TEMPLATE)
+
+
 def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str:
     res = j.results
     signoff = [
@@ -124,9 +133,7 @@ def render(run: Run, j: Judgement, status: str, charts: dict[str, bytes]) -> str
          "evidence": "audits.json read from the live servers and Prometheus"},
     ]
     missing = [f for f in EXPECTED_FILES if not (run.path / f).exists()]
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters["scrub"] = lambda v: scrub(str(v))
-    return env.from_string(TEMPLATE).render(
+    return _template().render(
         verdict=j.verdict.value, status=status, run=run.path.name, profile=run.profile.get("name", "?"),
         passed=sum(r.status == Status.PASS for r in res), failed=sum(r.status == Status.FAIL for r in res),
         inconclusive=sum(r.status == Status.INCONCLUSIVE for r in res), results=res, fmt=_fmt, missing=missing,

@@ -1,5 +1,10 @@
 """``gameday --version`` and the ``--json`` outputs (docs/cli-json.md): each is one JSON document on
-stdout with the documented keys, and the exit code is the one the text output would give."""
+stdout with the documented keys, and the exit code is the one the text output would give.
+
+Each command's JSON is read from a real process at least once (nothing but the document on stdout,
+whatever the interpreter prints at exit); a second call of the same command (compare's regression) or
+one whose process is exercised elsewhere (history: tests/cli/test_history.py) runs in this process
+(``gameday_in_process``: the same ``main``, its stdout and exit code), without paying pandas' import again."""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import yaml
+
+from tests.helpers import gameday_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "t_start,latency_ms,name,method,status,ok,error,mission_id,t_intended,latency_intended_ms\n"
@@ -65,7 +73,8 @@ def test_validate_json_good_and_bad(tmp_path: Path) -> None:
     assert len(doc["errors"]) == 1 and "load.users" in doc["errors"][0] and "bad.yaml" in doc["errors"][0]
 
 
-def test_compare_json_keys_and_exit_codes(tmp_path: Path) -> None:
+def test_compare_json_keys_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     base, same, slow = a_run(tmp_path / "a", 1.0, 1), a_run(tmp_path / "b", 1.0, 2), a_run(tmp_path / "c", 1.4, 3)
     ok = gameday("compare", str(base), str(same), "--json")
     doc = as_json(ok)
@@ -73,21 +82,22 @@ def test_compare_json_keys_and_exit_codes(tmp_path: Path) -> None:
     assert set(doc) == {"baseline", "run", "regression", "exit_code", "tolerance", "metrics"}
     assert [m["metric"] for m in doc["metrics"]] == ["latency_p95", "server_errors", "acks_per_min"]
     assert all(set(m) == {"metric", "classification", "baseline", "run", "change", "detail"} for m in doc["metrics"])
-    worse = gameday("compare", str(base), str(slow), "--json")
-    doc = as_json(worse)
+    code, out, err = gameday_in_process(capsys, monkeypatch, "compare", str(base), str(slow), "--json")
+    doc = json.loads(out)
     lat = doc["metrics"][0]
-    assert worse.returncode == 1 and doc["regression"] is True and lat["classification"] == "fail"
+    assert code == 1 and doc["regression"] is True and lat["classification"] == "fail", err
     assert 0.25 < lat["change"] < 0.6
     # no acknowledgements in either run: no number, null rather than NaN (which is not JSON)
     assert doc["metrics"][2]["change"] is None
 
 
-def test_history_json_is_history_json(tmp_path: Path) -> None:
+def test_history_json_is_history_json(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     runs = tmp_path / "runs"
     a_run(runs / "r1", 1.0, 1)
-    proc = gameday("history", str(runs), "--json")
-    doc = as_json(proc)
-    assert proc.returncode == 0, proc.stderr
+    code, out, err = gameday_in_process(capsys, monkeypatch, "history", str(runs), "--json")
+    doc = json.loads(out)  # one document, nothing else on stdout
+    assert code == 0, err
     assert doc == json.loads((runs / "history.json").read_text())
     assert [r["run"] for r in doc["rows"]] == ["r1"]
 

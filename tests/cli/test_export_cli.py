@@ -1,5 +1,6 @@
 """``gameday export`` (issue 19), and a stream writer killed with SIGKILL mid-run: the batches it
-wrote stay readable, with no damage (each batch reaches the file in one write)."""
+wrote stay readable, with no damage (each batch reaches the file in one write). The export runs as a
+real process; its refusals (exit 64, nothing written) in this process (``gameday_in_process``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from analysis.recorded import read_requests, read_requests_checked
+from tests.helpers import gameday_in_process
 from tests.helpers import healthy_run as build
 from tests.unit.columnar_runs import same_rows, to_columnar
 
@@ -32,15 +36,17 @@ def test_export_writes_csv_that_reads_back_the_same(tmp_path: Path) -> None:
     same_rows(read_requests(out), read_requests(run))
 
 
-def test_export_refuses_what_it_cannot_export(tmp_path: Path) -> None:
-    r = gameday("export", str(tmp_path / "nope"))
-    assert r.returncode == 64 and "not a run directory" in r.stdout + r.stderr
+def test_export_refuses_what_it_cannot_export(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = gameday_in_process(capsys, monkeypatch, "export", str(tmp_path / "nope"))
+    assert code == 64 and "not a run directory" in out + err
     csv_run = build(tmp_path / "csv")
-    r = gameday("export", str(csv_run))
-    assert r.returncode == 64 and "no requests.*.arrows" in r.stdout + r.stderr
-    r = gameday("export", str(to_columnar(build(tmp_path / "run"))), "--out", str(tmp_path / "run"))
-    assert r.returncode == 64 and "twice" in r.stdout + r.stderr
-    assert "Traceback" not in r.stdout + r.stderr
+    code, out, err = gameday_in_process(capsys, monkeypatch, "export", str(csv_run))
+    assert code == 64 and "no requests.*.arrows" in out + err
+    code, out, err = gameday_in_process(capsys, monkeypatch, "export", str(to_columnar(build(tmp_path / "run"))),
+                                        "--out", str(tmp_path / "run"))
+    assert code == 64 and "twice" in out + err
+    assert "Traceback" not in out + err
 
 
 WRITER = """

@@ -1,6 +1,11 @@
 """``gameday init DIR`` writes a starter project that validates and plans from any directory (paths resolve
 against each profile's folder), refuses to overwrite without --force, and ``gameday run`` without a profile
-finds the installed default when the working directory has none."""
+finds the installed default when the working directory has none.
+
+``init`` and ``plan`` run as real processes in another working directory; the validations of the
+written profiles, the refusal to overwrite and ``--force`` run in this process (``gameday_in_process``)
+after a ``chdir`` to the same directory: what they resolve against is the working directory and the
+profile's folder, which a ``chdir`` sets as a new process's ``cwd`` does."""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+from tests.helpers import gameday_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +27,8 @@ def gameday(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-def test_init_writes_a_project_that_validates_and_plans_elsewhere(tmp_path: Path) -> None:
+def test_init_writes_a_project_that_validates_and_plans_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     proj, elsewhere = tmp_path / "proj", tmp_path / "elsewhere"
     elsewhere.mkdir()
     made = gameday("init", str(proj), cwd=elsewhere)
@@ -29,9 +38,12 @@ def test_init_writes_a_project_that_validates_and_plans_elsewhere(tmp_path: Path
                 "experiments/sandbox/redis-partition.json", "experiments/cluster/fis-template.json",
                 "loadtests/crew_spawn.py", "docs/profile.schema.json", "README.md"):
         assert (proj / rel).is_file(), rel
-    for profile in sorted((proj / "profiles").glob("*.yaml")):
-        ok = gameday("validate", str(profile), "--json", cwd=elsewhere)  # not the project's directory
-        assert ok.returncode == 0, ok.stdout + ok.stderr
+    monkeypatch.chdir(elsewhere)  # not the project's directory
+    profiles = sorted((proj / "profiles").glob("*.yaml"))
+    assert len(profiles) >= 4
+    for profile in profiles:
+        code, out, err = gameday_in_process(capsys, monkeypatch, "validate", str(profile), "--json")
+        assert code == 0, out + err
     doc = yaml.safe_load((proj / "profiles/smoke.yaml").read_text())
     assert doc["load"]["locustfile"].startswith("../")  # relative to the profile, not the working directory
     plan = gameday("plan", str(proj / "profiles/smoke.yaml"), cwd=elsewhere)
@@ -39,14 +51,16 @@ def test_init_writes_a_project_that_validates_and_plans_elsewhere(tmp_path: Path
     assert f"({proj}/experiments/sandbox/" in plan.stdout or "experiments/sandbox/" in plan.stdout
 
 
-def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     assert gameday("init", str(tmp_path), cwd=tmp_path).returncode == 0
     (tmp_path / "profiles/smoke.yaml").write_text("name: mine\n")
-    again = gameday("init", str(tmp_path), cwd=tmp_path)
-    assert again.returncode == 64 and "would overwrite 20 files" in again.stderr and "--force" in again.stderr
+    monkeypatch.chdir(tmp_path)
+    code, _, err = gameday_in_process(capsys, monkeypatch, "init", str(tmp_path))
+    assert code == 64 and "would overwrite 20 files" in err and "--force" in err
     assert (tmp_path / "profiles/smoke.yaml").read_text() == "name: mine\n"  # nothing written
-    forced = gameday("init", str(tmp_path), "--force", cwd=tmp_path)
-    assert forced.returncode == 0 and "replaced" in forced.stdout
+    code, out, _ = gameday_in_process(capsys, monkeypatch, "init", str(tmp_path), "--force")
+    assert code == 0 and "replaced" in out
     assert (tmp_path / "profiles/smoke.yaml").read_bytes() == (ROOT / "profiles/smoke.yaml").read_bytes()
 
 

@@ -1,8 +1,10 @@
 """Before a run, a Prometheus that will not be read is bad input (issue 13, item 4): ``gameday run``
 and ``gameday validate`` exit 64 naming the ``target.prometheus`` field, never with a traceback;
 with the CA bundle and the right token the preflight passes, and the token lands in no file of
-the run directory. The https stub (tests/stubs/prom_https.py) runs in this process; gameday in a
-subprocess, as a user runs it."""
+the run directory. The https stub (tests/stubs/prom_https.py) runs in this process; the accepted run is
+gameday in a subprocess, as a user runs it, and the refusals (exit 64 before anything starts) run in
+this process (``gameday_in_process``: the same ``main``, its exit code and stderr), as the refusals of
+tests/cli/test_bad_input.py do beside their one real process."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import gameday_in_process
 from tests.stubs import prom_https
 from tests.stubs.prom_https import Wants
 
@@ -51,40 +54,43 @@ def _no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
 
 
-def test_run_refused_without_the_ca_bundle(stub: tuple[Wants, str, Path], tmp_path: Path) -> None:
+def test_run_refused_without_the_ca_bundle(stub: tuple[Wants, str, Path], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     wants, url, ca = stub
     prof = _profile(tmp_path, url, f"{{bearer_token_env: {TOKEN_ENV}}}")
-    proc = gameday("run", str(prof), "--out", str(tmp_path / "run"), env={TOKEN_ENV: wants.token})
-    _no_traceback(proc)
-    assert proc.returncode == 64, proc.stderr
-    assert "target.prometheus.ca_bundle" in proc.stderr and "certificate" in proc.stderr, proc.stderr
+    monkeypatch.setenv(TOKEN_ENV, wants.token)
+    code, out, err = gameday_in_process(capsys, monkeypatch, "run", str(prof), "--out", str(tmp_path / "run"))
+    assert "Traceback" not in out + err, err
+    assert code == 64, err
+    assert "target.prometheus.ca_bundle" in err and "certificate" in err, err
     assert not (tmp_path / "run").exists(), "refused before a run directory is made"
 
 
-def test_run_refused_with_a_wrong_token(stub: tuple[Wants, str, Path], tmp_path: Path) -> None:
+def test_run_refused_with_a_wrong_token(stub: tuple[Wants, str, Path], tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     wants, url, ca = stub
     prof = _profile(tmp_path, url, f"{{ca_bundle: {ca}, bearer_token_env: {TOKEN_ENV}}}")
-    proc = gameday("run", str(prof), "--out", str(tmp_path / "run"), env={TOKEN_ENV: "not-the-token-42"})
-    _no_traceback(proc)
-    assert proc.returncode == 64, proc.stderr
-    assert "target.prometheus.bearer_token_env" in proc.stderr and "401" in proc.stderr, proc.stderr
+    monkeypatch.setenv(TOKEN_ENV, "not-the-token-42")
+    code, out, err = gameday_in_process(capsys, monkeypatch, "run", str(prof), "--out", str(tmp_path / "run"))
+    assert "Traceback" not in out + err, err
+    assert code == 64, err
+    assert "target.prometheus.bearer_token_env" in err and "401" in err, err
     assert not (tmp_path / "run").exists()
 
 
-def test_validate_names_an_unset_token_variable_and_a_missing_file(stub: tuple[Wants, str, Path],
-                                                                   tmp_path: Path) -> None:
+def test_validate_names_an_unset_token_variable_and_a_missing_file(
+        stub: tuple[Wants, str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     wants, url, ca = stub
     prof = _profile(tmp_path, url, f"{{ca_bundle: {ca}, bearer_token_env: {TOKEN_ENV}}}")
-    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "validate", str(prof)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False, env=env)
-    _no_traceback(proc)
-    assert proc.returncode == 64 and f"target.prometheus.bearer_token_env: the environment variable {TOKEN_ENV}" \
-        in proc.stderr, proc.stderr
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    code, out, err = gameday_in_process(capsys, monkeypatch, "validate", str(prof))
+    assert "Traceback" not in out + err, err
+    assert code == 64 and f"target.prometheus.bearer_token_env: the environment variable {TOKEN_ENV}" in err, err
     missing = _profile(tmp_path, url, f"{{ca_bundle: {tmp_path / 'nope.pem'}}}")
-    proc = gameday("validate", str(missing), env={})
-    _no_traceback(proc)
-    assert proc.returncode == 64 and "target.prometheus.ca_bundle: file not found" in proc.stderr, proc.stderr
+    code, out, err = gameday_in_process(capsys, monkeypatch, "validate", str(missing))
+    assert "Traceback" not in out + err, err
+    assert code == 64 and "target.prometheus.ca_bundle: file not found" in err, err
 
 
 def test_accepted_with_the_ca_bundle_and_token_and_no_secret_in_the_run_dir(stub: tuple[Wants, str, Path],

@@ -1,5 +1,9 @@
 """The run directory's safe writes and clean reports (issue 14): one atomic writer that never
-follows a planted symlink, junit.xml valid for any message, report.md cells that stay cells."""
+follows a planted symlink, junit.xml valid for any message, report.md cells that stay cells.
+
+The judges here are about which files are written and where, not about the pictures: their charts
+are drawn but not laid out or encoded (``charts_drawn_not_laid_out``; figures/*.png are still written,
+each a PNG, through the same writer)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from analysis.render import junit, markdown
 from analysis.run import load_run
 from analysis.verdict import CheckResult, Status, Verdict
 from contract.atomic import UnsafePath, write_atomic
-from tests.helpers import gameday_in_process, healthy_run
+from tests.helpers import charts_drawn_not_laid_out, gameday_in_process, healthy_run
 
 
 def snapshot(d: Path) -> dict[str, tuple[bytes, int]]:
@@ -62,6 +66,7 @@ PLANTED = (".report.md.tmp", ".results.json.tmp", ".report.html.tmp", ".junit.xm
 
 def test_judge_and_report_change_nothing_outside_the_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    charts_drawn_not_laid_out(monkeypatch)
     outside = tmp_path / "outside"
     outside.mkdir()
     run = healthy_run(tmp_path / "run")
@@ -80,6 +85,7 @@ def test_judge_and_report_change_nothing_outside_the_run_directory(tmp_path: Pat
 
 def test_a_symlinked_figures_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    charts_drawn_not_laid_out(monkeypatch)
     outside = tmp_path / "outside"
     outside.mkdir()
     run = healthy_run(tmp_path / "run")
@@ -130,6 +136,7 @@ def test_report_md_cells_stay_cells(tmp_path: Path) -> None:
 
 def test_results_json_follows_its_documented_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    charts_drawn_not_laid_out(monkeypatch)
     jsonschema = pytest.importorskip("jsonschema")
     from contract.rundir import RESULTS_SCHEMA_VERSION
     from tests.helpers import ROOT
@@ -144,6 +151,7 @@ def test_results_json_follows_its_documented_schema(tmp_path: Path, capsys: pyte
 
 def test_a_run_that_failed_exits_4_and_says_what_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    charts_drawn_not_laid_out(monkeypatch)
     run = healthy_run(tmp_path / "run")
     lines = (run / "timeline.jsonl").read_text().splitlines()
     lines[-1] = json.dumps({"t": 1130.5, "event": "run_failed", "reason": "TargetUnavailable: api down"})

@@ -20,7 +20,7 @@ from harness.redact import Redactor, env_secrets, secret_name
 from harness.rundir import write_profile
 from harness.timeline import Timeline
 from tests.corpus.secret_shapes import DECLARED, ENV, SHAPES
-from tests.helpers import ROOT, healthy_run
+from tests.helpers import ROOT, charts_drawn_not_laid_out, healthy_run
 
 
 @pytest.fixture
@@ -57,6 +57,7 @@ def test_each_shape_is_masked(shape: str, text: str, secret: str, env: None) -> 
 
 def test_every_path_into_the_run_directory(tmp_path: Path, env: None, capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    charts_drawn_not_laid_out(monkeypatch)  # pixels hold no text to find: the PNGs are not searched below
     run = healthy_run(tmp_path / "run")
     every = " | ".join(text for _, text, _ in SHAPES)
     # the resolved profile: URLs with user-info, load.env values, a declared secret

@@ -328,9 +328,11 @@ DEFAULT_PROMQL = {
     "hpa_current": "max by (horizontalpodautoscaler, namespace) (kube_horizontalpodautoscaler_status_current_replicas)",
     "hpa_min": "max by (horizontalpodautoscaler, namespace) (kube_horizontalpodautoscaler_spec_min_replicas)",
     "hpa_max": "max by (horizontalpodautoscaler, namespace) (kube_horizontalpodautoscaler_spec_max_replicas)",
-    "hpa_metric": "max by (horizontalpodautoscaler, namespace, metric_name) "
+    # metric_target_type kept: kube-state-metrics exports a CPU metric's status as utilization (%) and average
+    # (cores) under one metric_name; the judge compares the rows of the target's type only
+    "hpa_metric": "max by (horizontalpodautoscaler, namespace, metric_name, metric_target_type) "
                   "(kube_horizontalpodautoscaler_status_target_metric)",
-    "hpa_target": "max by (horizontalpodautoscaler, namespace, metric_name) "
+    "hpa_target": "max by (horizontalpodautoscaler, namespace, metric_name, metric_target_type) "
                   "(kube_horizontalpodautoscaler_spec_target_metric)",
     "queue_depth": "max(queue_depth)",
     "alerts": "ALERTS",  # every alert's pending / firing state (alerting checks, beside Alertmanager's view)

@@ -140,6 +140,8 @@ class HpaPolicy(_Strict):
     scale_down_window_s: float = Field(ge=0, le=3600, description="behavior.scaleDown.stabilizationWindowSeconds")
     scale_up_policy: Literal["Max", "Disabled"] = Field(
         "Max", description="behavior.scaleUp.selectPolicy: Disabled never scales out (a mutant)")
+    enabled: bool = Field(True, description="false: no HPA for this deployment, its replicas fixed (a mutant: "
+                                            "workers that do not scale on the queue depth)")
 
     @model_validator(mode="after")
     def _bounds(self) -> HpaPolicy:

@@ -41,6 +41,7 @@ TOLERANCE = 0.1  # the HPA controller's default (--horizontal-pod-autoscaler-tol
 SLACK_S = 3.0  # sampling: a scrape every second of a gauge the HPA sets every sync period (2 s on the sandbox)
 SERIES = ("hpa_current", "hpa_desired", "hpa_min", "hpa_max", "hpa_metric", "hpa_target")
 HPA_LABEL = "horizontalpodautoscaler"
+TYPE_LABEL = "metric_target_type"
 
 
 def _checklist_hpas() -> dict[str, dict[str, object]]:
@@ -83,11 +84,25 @@ class Hpa:
     target: pd.DataFrame
 
 
-def _of(s: Series, name: str) -> pd.DataFrame:
+def _of(s: Series, name: str, target_type: str | None = None) -> pd.DataFrame:
     df = s.data
-    keep = df["labels"].map(lambda text: json.loads(str(text)).get(HPA_LABEL) == name)
+    labels = df["labels"].map(lambda text: json.loads(str(text)))
+    keep = labels.map(lambda lab: lab.get(HPA_LABEL) == name
+                      and (target_type is None or lab.get(TYPE_LABEL) in (None, target_type)))
     out = df[keep][["timestamp", "value"]].dropna()
     return out.sort_values("timestamp").reset_index(drop=True)
+
+
+def _target_type(target: Series | None, name: str) -> str | None:
+    """The ``metric_target_type`` of the HPA's target (kube-state-metrics: value | utilization | average),
+    None when the series do not carry it. kube-state-metrics exports a Resource metric's status twice under
+    one ``metric_name`` (``utilization`` in %, ``average`` in cores): only the rows of the target's type
+    compare with it. Of several (a spec with both), utilization, then value, then average."""
+    if target is None or target.error:
+        return None
+    types = {json.loads(str(t)).get(TYPE_LABEL) for t in target.data["labels"]
+             if json.loads(str(t)).get(HPA_LABEL) == name} - {None}
+    return next((t for t in ("utilization", "value", "average") if t in types), min(types) if types else None)
 
 
 def load_hpas(run: Run) -> tuple[list[Hpa], str | None]:
@@ -103,7 +118,9 @@ def load_hpas(run: Run) -> tuple[list[Hpa], str | None]:
     empty = pd.DataFrame({"timestamp": [], "value": []})
     out = []
     for name in names:
-        frames = {n: (_of(s, name) if s is not None and not s.error else empty) for n, s in series.items()}
+        kind = _target_type(series["hpa_target"], name)
+        frames = {n: (_of(s, name, kind if n in ("hpa_metric", "hpa_target") else None)
+                      if s is not None and not s.error else empty) for n, s in series.items()}
         out.append(Hpa(name, frames["hpa_current"], frames["hpa_desired"], frames["hpa_min"], frames["hpa_max"],
                        frames["hpa_metric"], frames["hpa_target"]))
     return out, None if out else "the HPA series name no horizontalpodautoscaler"

@@ -55,6 +55,8 @@ def spec(cfg: SandboxConfig) -> list[dict[str, Any]]:
         return []
     out = []
     for name, p in ((API, a.api), (WORKER, a.worker)):
+        if not p.enabled:
+            continue
         metric, target_type = METRIC[name]
         out.append({
             "name": name, "namespace": NAMESPACE, "scale_target": f"Deployment/{name}",
@@ -97,7 +99,8 @@ class HpaMetrics:
 
 
 class Autoscaler:
-    """Runs both HPAs against the cluster; only built when ``autoscaling.enabled``."""
+    """Runs the HPAs against the cluster (each unless its own ``enabled`` is false); only built when
+    ``autoscaling.enabled``."""
 
     def __init__(self, cfg: SandboxConfig, cluster: Cluster, registry: CollectorRegistry,
                  emit: Callable[..., None]) -> None:
@@ -105,7 +108,7 @@ class Autoscaler:
         self.cluster = cluster
         self.emit = emit
         a = cfg.autoscaling
-        self.states = {API: HpaState(a.api, a.tolerance), WORKER: HpaState(a.worker, a.tolerance)}
+        self.states = {name: HpaState(p, a.tolerance) for name, p in ((API, a.api), (WORKER, a.worker)) if p.enabled}
         self.metrics = HpaMetrics(registry)
         self._cpu: dict[str, list[tuple[float, float]]] = {}  # pod -> [(monotonic, cpu seconds)], the window
         self._removing: set[asyncio.Task[None]] = set()
@@ -157,8 +160,11 @@ class Autoscaler:
 
     async def sync(self, session: aiohttp.ClientSession) -> None:
         now = time.monotonic()
-        ready, cpu = self.api_utilisation()
-        self._apply(API, self.states[API].decide(now, self._current(API), ready, cpu))
+        if API in self.states:
+            ready, cpu = self.api_utilisation()
+            self._apply(API, self.states[API].decide(now, self._current(API), ready, cpu))
+        if WORKER not in self.states:  # no HPA: the workers stay at their replicas
+            return
         workers, depth = await self.queue_depth(session)
         if depth is not None:
             self._apply(WORKER, self.states[WORKER].decide(now, self._current(WORKER), workers, depth))

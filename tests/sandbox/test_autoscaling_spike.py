@@ -1,6 +1,7 @@
 """``gameday run profiles/spike.yaml`` on a real sandbox: under a 30 -> 90 users spike the sandbox's
 HPAs scale core-api and the workers out and back in, and the autoscaling checks pass; with scale-up
-disabled (a mutant: the autoscaler frozen) the verdict is NO-GO on ``autoscale_out``.
+disabled (a mutant: the autoscaler frozen) the verdict is NO-GO on ``autoscale_out``; without a worker HPA
+(the workers do not scale on the queue depth) it is NO-GO on ``queue_drained``.
 
 Each run takes about 2.5 minutes (sandbox up, 135 s of load, read-back, snapshot): run them under
 the shared lock, one at a time (``flock /tmp/gameday-heavy.lock pytest ...::test_name``).
@@ -68,3 +69,17 @@ def test_autoscaler_frozen_is_no_go_on_autoscale_out(scratch: Path, tmp_path: Pa
         assert {v for _, v in replicas(run_dir, hpa)} == {2.0 if hpa == "core-api" else 1.0}
     audit = [c for c in res["checks"] if c["id"] == "audit_autoscaling"]
     assert audit and all(c["status"] == "FAIL" and "Disabled" in c["message"] for c in audit), audit
+
+
+def test_workers_without_their_hpa_are_no_go_on_queue_drained(scratch: Path, tmp_path: Path) -> None:
+    """Mutant: the workers do not scale on the queue depth (no worker HPA, one worker throughout)."""
+    run_dir = tmp_path / "run"
+    r = gameday("run", "profiles/spike.yaml", "--out", str(run_dir), *target(scratch),
+                "--set", "target.sandbox.autoscaling.worker.enabled=false", timeout=300)
+    res = results(run_dir)
+    # the required checks only: the spike profile leaves throughput out (its 15 s baseline holds the load's start)
+    failed = {c["id"] for c in res["checks"] if c["status"] == "FAIL" and c["id"] in res["required"]}
+    assert r.returncode == 1 and res["verdict"] == "NO-GO", r.stdout[-3000:]
+    # the audit fails too, as it should: the target has no worker HPA though the profile states one
+    assert failed == {"queue_drained", "audit_autoscaling"}, r.stdout[-3000:]
+    assert not replicas(run_dir, "worker")  # no worker HPA: no series of it

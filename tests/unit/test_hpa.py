@@ -7,6 +7,7 @@ import pytest
 
 from sandbox import config
 from sandbox.config import HpaPolicy
+from sandbox.controller.autoscaler import spec
 from sandbox.controller.hpa import HpaState, proposal
 
 
@@ -77,3 +78,11 @@ def test_presets_fill_what_is_not_given_and_bad_bounds_are_refused() -> None:
         config.build({"autoscaling": {"preset": "small", "api": {"min_replicas": 9}}}, "t")
     with pytest.raises(config.ConfigError, match="autoscaling.preset"):
         config.build({"autoscaling": {"preset": "huge"}}, "t")
+
+
+def test_an_hpa_disabled_on_its_own_is_left_out_of_the_spec() -> None:
+    """The mutant "workers that do not scale on the queue depth": no worker HPA, core-api's kept."""
+    cfg = config.build({"autoscaling": {"enabled": True, "preset": "small", "worker": {"enabled": False}}}, "t")
+    assert [h["name"] for h in spec(cfg)] == ["core-api"]
+    both = config.build({"autoscaling": {"enabled": True, "preset": "small"}}, "t")
+    assert [h["name"] for h in spec(both)] == ["core-api", "worker"]

@@ -13,7 +13,7 @@ zstd frame per buffer, its dictionaries), so a low-rate run writing a batch a se
 50 bytes a request (the smoke profile: 49 rows a batch). :meth:`StreamFile.close` therefore
 rewrites a file whose batches average fewer than ``COMPACT_BELOW_ROWS`` rows as one of batches
 of up to ``COMPACT_ROWS`` (same rows, same order): into a new file, synced, then renamed over the
-old one. A kill before the rename leaves the old file whole (and at most a stray ``*.compacting``
+old one. A kill before the rename leaves the old file whole (and at most a stray ``.<file>.<random>.compacting``
 file, which no reader globs); the batch-a-second crash safety is unchanged while the run runs.
 
 Storage is compact and exact: times and latencies as integer microseconds (the CSV form wrote
@@ -28,6 +28,7 @@ imports pyarrow and numpy only.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ _READ = pa.ipc.IpcReadOptions(use_threads=False)  # one batch of a few thousand 
 # (which also competes with Locust for the CPU it is measured on)
 _WRITE = pa.ipc.IpcWriteOptions(compression=COMPRESSION, use_threads=False)
 _STR = pa.dictionary(pa.int32(), pa.string())
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 COMPACT_BELOW_ROWS = 1000  # a clean close rewrites a file whose batches average fewer rows (module doc)
 COMPACT_ROWS = 65_536  # rows per batch of a rewritten file (bounded memory: one such batch at a time)
 
@@ -176,9 +178,11 @@ class StreamFile:
     """An Arrow IPC stream file written batch by batch: each batch (with any dictionary it needs)
     reaches the file in one ``os.write``, so a killed writer leaves only whole batches."""
 
-    def __init__(self, path: str, schema: pa.Schema) -> None:
+    def __init__(self, path: str, schema: pa.Schema, exclusive: bool = False) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # never through a symlink planted at the name; ``exclusive``: never an existing file either
+        flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | (os.O_EXCL if exclusive else os.O_TRUNC)
+        self._fd = os.open(path, flags, 0o644)
         self._pending = _Pending()
         self._writer = pa.ipc.new_stream(pa.PythonFile(self._pending, mode="w"), schema,
                                          options=_WRITE)
@@ -218,11 +222,12 @@ def compact_stream(path: Path, rows: int = COMPACT_ROWS, sync: bool = True) -> b
     """Rewrite the stream file ``path`` as batches of up to ``rows`` rows (the same rows in the same
     order) via a new file renamed over it. False, and the file left as it was, when it is not a
     whole stream (a torn batch is the reader's to report) or cannot be rewritten (a full disk)."""
-    tmp = path.with_name(path.name + ".compacting")
+    # a name of its own, created exclusively: a file or symlink planted under a fixed name is never written through
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.compacting")
     try:
         with pa.memory_map(str(path), "r") as source:
             reader = pa.ipc.open_stream(source, options=_READ)
-            out = StreamFile(str(tmp), reader.schema)
+            out = StreamFile(str(tmp), reader.schema, exclusive=True)
             try:
                 pending: list[pa.RecordBatch] = []
                 count = 0
@@ -237,10 +242,21 @@ def compact_stream(path: Path, rows: int = COMPACT_ROWS, sync: bool = True) -> b
             finally:
                 out.close(sync=sync, compact=False)
         os.replace(tmp, path)
+        if sync:
+            _sync_dir(path.parent)
     except (OSError, pa.ArrowException):
         tmp.unlink(missing_ok=True)
         return False
     return True
+
+
+def _sync_dir(directory: Path) -> None:
+    """The rename made durable: the directory's entry synced (as a journal's would be)."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_joined(out: StreamFile, batches: list[pa.RecordBatch]) -> None:

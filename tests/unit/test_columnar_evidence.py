@@ -196,6 +196,28 @@ def test_large_batches_and_torn_files_are_not_rewritten(tmp_path: Path) -> None:
     assert path.read_bytes() == raw[:-50] and not list(tmp_path.glob("*.compacting"))
 
 
+def test_a_stream_is_never_written_through_a_planted_symlink(tmp_path: Path) -> None:
+    """The writers' rail: a symlink planted at a stream's name is refused (nothing written where it
+    points), and the compaction's own file is created exclusively under a random name."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    link = tmp_path / "requests.local-1.arrows"
+    link.symlink_to(outside)
+    with pytest.raises(OSError):
+        StreamFile(str(link), REQUEST_SCHEMA)
+    assert outside.read_text() == "keep me"
+    with pytest.raises(FileExistsError):
+        StreamFile(str(outside), REQUEST_SCHEMA, exclusive=True)
+    assert outside.read_text() == "keep me"
+    path = tmp_path / "run" / "requests.local-1.arrows"
+    path.parent.mkdir()
+    _small_batches(path, 5, compact=False)
+    for planted in ("requests.local-1.arrows.compacting", ".requests.local-1.arrows.compacting"):
+        (path.parent / planted).symlink_to(outside)  # the old fixed name, and the prefix of the new one
+    assert compact_stream(path) is True and len(read_stream(path).batches) == 1
+    assert outside.read_text() == "keep me"
+
+
 def test_the_stream_reader_reads_a_torn_file_without_raising(tmp_path: Path) -> None:
     path = tmp_path / "requests.x.arrows"
     f = StreamFile(str(path), REQUEST_SCHEMA)

@@ -17,8 +17,13 @@ latency SLA only when it has at least ``min_samples`` answers, its p95 is at or 
 the share of slow answers is over 5 % with confidence: a one-sided binomial test of "at most 5 % of
 answers are slow" rejected at ``alpha`` (0.05): 4 slow of 21, 6 of 50, 34 of 500. A service that
 stays slow (30 % of crew spawns slow: 6 of 21 on average) is still caught in nearly every window;
-a short stall of two answers is not an outage. Failures are not tested this way: a healthy service
-has none, and one failed answer is a user who saw it.
+a short stall of two answers is not an outage. The test counts observations that are independent:
+slow answers released within ``STALL_S`` (0.1 s) of the first of them are one stall (one pause of
+the service delays every request in flight and releases them together: 5 crew spawns answered at
+the same instant, 300 ms late, seen 11 s after a node drain on a healthy sandbox), so they count
+as one slow observation among the window's answers (n less the others). Slow answers spread over
+the window, as a service that stays slow gives, are hardly merged. Failures are not tested this
+way: a healthy service has none, and one failed answer is a user who saw it.
 
 Only whole windows are judged (the last starts ``window_s`` before the end; a horizon shorter
 than one window is one window).
@@ -127,20 +132,41 @@ def _operations(names: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 _SLOW_SHARE = 0.05  # a p95 line allows this share of answers over it
+STALL_S = 0.1  # slow answers released within this of the first of them: one stall, one observation
 
 
-def _slow_beyond_doubt(latency: np.ndarray, line: float, lines: RecoveryLines) -> tuple[float, int] | None:
-    """(p95, slow answers) when the window confidently breaks its p95 line, else None (module doc)."""
+def _stalls(answered: np.ndarray) -> int:
+    """How many stalls the (sorted) answer times of slow answers make: a stall starts at an answer
+    and takes every answer within ``STALL_S`` of it, no chaining (a service slow throughout, whose
+    answers arrive a fifth of a second apart, is not merged into one)."""
+    count, start = 0, -np.inf
+    for t in answered.tolist():
+        if t - start > STALL_S:
+            count, start = count + 1, t
+    return count
+
+
+def _slow_beyond_doubt(latency: np.ndarray, line: float, lines: RecoveryLines,
+                       answered: np.ndarray) -> tuple[float, int, int] | None:
+    """(p95, slow answers, stalls they make) when the window confidently breaks its p95 line, else
+    None (module doc). ``answered``: each answer's time, sorted, aligned with ``latency``."""
     n = len(latency)
     if n < lines.min_samples:  # fewer: the p95 is the window's maximum, one slow answer
         return None
     p95 = float(np.percentile(latency, 95, method="inverted_cdf"))
     if p95 < line:
         return None
-    slow = int(np.count_nonzero(latency >= line))
-    if at_least(slow, n, _SLOW_SHARE) >= lines.alpha:  # P(at least this many slow | 5 % slow)
+    is_slow = latency >= line
+    slow = int(np.count_nonzero(is_slow))
+    stalls = _stalls(answered[is_slow])
+    # P(at least this many slow | 5 % slow), each stall one observation among the window's answers
+    if at_least(stalls, n - (slow - stalls), _SLOW_SHARE) >= lines.alpha:
         return None
-    return p95, slow
+    return p95, slow, stalls
+
+
+def _slow_text(slow: int, n: int, stalls: int) -> str:
+    return f"{slow} of {n} slow" + ("" if stalls == slow else f", in {stalls} stall{'s' * (stalls != 1)}")
 
 
 def _window_breaches(ops: list[_Op], startup_t: np.ndarray, startup_ms: np.ndarray, lines: RecoveryLines,
@@ -157,16 +183,16 @@ def _window_breaches(ops: list[_Op], startup_t: np.ndarray, startup_ms: np.ndarr
         bad = int(op.failures[hi] - op.failures[lo])
         if bad and bad / n >= slo.max_error_ratio:
             out.append(f"{op.name}: {bad} of {n} failed")
-        over = _slow_beyond_doubt(op.latency[lo:hi], slo.p95_ms, lines)
+        over = _slow_beyond_doubt(op.latency[lo:hi], slo.p95_ms, lines, op.seen[lo:hi])
         if over is not None:
-            out.append(f"{op.name}: p95 {over[0]:.0f} ms >= {slo.p95_ms:g} ms ({over[1]} of {n} slow)")
+            out.append(f"{op.name}: p95 {over[0]:.0f} ms >= {slo.p95_ms:g} ms ({_slow_text(over[1], n, over[2])})")
     if answered == 0:
         out.append("no request answered")
     lo, hi = np.searchsorted(startup_t, [a, b], side="left")
-    over = _slow_beyond_doubt(startup_ms[lo:hi], lines.startup_p95_ms, lines)
+    over = _slow_beyond_doubt(startup_ms[lo:hi], lines.startup_p95_ms, lines, startup_t[lo:hi])
     if over is not None:
         out.append(f"crew start-up p95 {over[0] / 1000:.2f} s >= {lines.startup_p95_ms / 1000:g} s "
-                   f"({over[1]} of {hi - lo} slow)")
+                   f"({_slow_text(over[1], int(hi - lo), over[2])})")
     return out
 
 

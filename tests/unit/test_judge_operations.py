@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -269,6 +270,32 @@ def test_two_slow_answers_at_the_horizon_are_not_an_outage(tmp_path: Path) -> No
     run = write_run(tmp_path, reqs + stall, events=_injected(72.0))
     r = of(run, "recovery_time")[0]
     assert r.status == Status.PASS and r.value is not None and r.value < 10.0, r.message
+
+
+def test_one_stall_at_the_horizon_is_one_observation_not_an_outage(tmp_path: Path) -> None:
+    """Seen on a healthy sandbox: 11 s after a node drain one pause of the service released 5 crew
+    spawns together, 300 ms late, 4 s before the next fault: 5 of 28 in the last window, which as
+    5 independent answers would be beyond doubt (P = 0.05). Released together they are one stall,
+    one observation; the same 5 slow answers spread over the window are still an outage."""
+    reqs = _outage(traffic(0, 140) + _busy_crews(0, 140), 72.4, 77.0)
+    stall = [Req(137.0 - 0.3 + k * 0.01, 300.0, CREWS, 201, 1) for k in range(5)]  # all answered 137.0-137.04
+    run = write_run(tmp_path, reqs + stall, events=_injected(72.0))
+    r = of(run, "recovery_time")[0]
+    assert r.status == Status.PASS and r.value is not None and r.value < 10.0, r.message
+    (tmp_path / "b").mkdir()
+    spread = [Req(135.5 + k * 0.9, 300.0, CREWS, 201, 1) for k in range(5)]  # answered 0.9 s apart
+    run = write_run(tmp_path / "b", reqs + spread, events=_injected(72.0))
+    r = of(run, "recovery_time")[0]
+    assert r.status == Status.FAIL and r.value is None, r.message
+    assert "5 of" in r.message and "stall" not in r.message
+
+
+def test_stalls_are_grouped_from_their_first_answer_without_chaining() -> None:
+    from analysis.outage import _stalls
+    assert _stalls(np.array([])) == 0
+    assert _stalls(np.array([1.0, 1.02, 1.05, 1.09])) == 1  # within 0.1 s of the first
+    assert _stalls(np.array([1.0, 1.08, 1.16, 1.24, 1.32])) == 3  # 0.08 s apart: no chain of one stall
+    assert _stalls(np.array([1.0, 2.0, 3.0])) == 3
 
 
 def test_a_service_still_slow_at_the_horizon_is_not_back(tmp_path: Path) -> None:

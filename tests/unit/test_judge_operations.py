@@ -275,7 +275,7 @@ def test_two_slow_answers_at_the_horizon_are_not_an_outage(tmp_path: Path) -> No
 def test_one_stall_at_the_horizon_is_one_observation_not_an_outage(tmp_path: Path) -> None:
     """Seen on a healthy sandbox: 11 s after a node drain one pause of the service released 5 crew
     spawns together, 300 ms late, 4 s before the next fault: 5 of 28 in the last window, which as
-    5 independent answers would be beyond doubt (P = 0.05). Released together they are one stall,
+    5 independent answers would be beyond doubt (P = 0.012). Released together they are one stall,
     one observation; the same 5 slow answers spread over the window are still an outage."""
     reqs = _outage(traffic(0, 140) + _busy_crews(0, 140), 72.4, 77.0)
     stall = [Req(137.0 - 0.3 + k * 0.01, 300.0, CREWS, 201, 1) for k in range(5)]  # all answered 137.0-137.04

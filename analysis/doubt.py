@@ -11,7 +11,10 @@ stays unjudged (or INCONCLUSIVE where the profile asks for it), never a PASS.
 
 from __future__ import annotations
 
+import numpy as np
 from scipy.special import betainc  # not scipy.stats: importing it costs ~45 MiB of RSS (issue 19's budget)
+
+STALL_S = 0.1  # slow answers released within this of the first of them: one stall, one observation
 
 
 def at_least(k: int, n: int, p: float) -> float:
@@ -28,3 +31,16 @@ def beyond_doubt(k: int, n: int, share: float, alpha: float) -> bool:
     """``k`` of ``n`` over a line is more than ``share`` beyond doubt: at least that share observed,
     and "at most ``share``" rejected at level ``alpha``."""
     return n > 0 and k / n >= share and at_least(k, n, share) < alpha
+
+
+def stalls(answered: np.ndarray) -> int:
+    """How many stalls the (sorted) answer times of slow answers make. The binomial test wants
+    independent observations, and one pause of the service delays every request in flight and
+    releases them together: a stall starts at an answer and takes every answer within ``STALL_S``
+    of it, no chaining (a service slow throughout, whose answers arrive a fifth of a second apart,
+    is not merged into one)."""
+    count, start = 0, -np.inf
+    for t in np.sort(answered).tolist():
+        if t - start > STALL_S:
+            count, start = count + 1, t
+    return count

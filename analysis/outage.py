@@ -18,7 +18,7 @@ the share of slow answers is over 5 % with confidence: a one-sided binomial test
 answers are slow" rejected at ``alpha`` (0.05): 4 slow of 21, 6 of 50, 34 of 500. A service that
 stays slow (30 % of crew spawns slow: 6 of 21 on average) is still caught in nearly every window;
 a short stall of two answers is not an outage. The test counts observations that are independent:
-slow answers released within ``STALL_S`` (0.1 s) of the first of them are one stall (one pause of
+slow answers released within ``analysis.doubt.STALL_S`` (0.1 s) of the first of them are one stall (one pause of
 the service delays every request in flight and releases them together: 5 crew spawns answered at
 the same instant, 300 ms late, seen 11 s after a node drain on a healthy sandbox), so they count
 as one slow observation among the window's answers (n less the others). Slow answers spread over
@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.doubt import at_least
+from analysis.doubt import at_least, stalls
 from analysis.operations import failed, slo_for
 from contract.checks import DEFAULTS, default
 
@@ -132,20 +132,6 @@ def _operations(names: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 _SLOW_SHARE = 0.05  # a p95 line allows this share of answers over it
-STALL_S = 0.1  # slow answers released within this of the first of them: one stall, one observation
-
-
-def _stalls(answered: np.ndarray) -> int:
-    """How many stalls the (sorted) answer times of slow answers make: a stall starts at an answer
-    and takes every answer within ``STALL_S`` of it, no chaining (a service slow throughout, whose
-    answers arrive a fifth of a second apart, is not merged into one)."""
-    count, start = 0, -np.inf
-    for t in answered.tolist():
-        if t - start > STALL_S:
-            count, start = count + 1, t
-    return count
-
-
 def _slow_beyond_doubt(latency: np.ndarray, line: float, lines: RecoveryLines,
                        answered: np.ndarray) -> tuple[float, int, int] | None:
     """(p95, slow answers, stalls they make) when the window confidently breaks its p95 line, else
@@ -158,11 +144,11 @@ def _slow_beyond_doubt(latency: np.ndarray, line: float, lines: RecoveryLines,
         return None
     is_slow = latency >= line
     slow = int(np.count_nonzero(is_slow))
-    stalls = _stalls(answered[is_slow])
+    stalled = stalls(answered[is_slow])
     # P(at least this many slow | 5 % slow), each stall one observation among the window's answers
-    if at_least(stalls, n - (slow - stalls), _SLOW_SHARE) >= lines.alpha:
+    if at_least(stalled, n - (slow - stalled), _SLOW_SHARE) >= lines.alpha:
         return None
-    return p95, slow, stalls
+    return p95, slow, stalled
 
 
 def _slow_text(slow: int, n: int, stalls: int) -> str:

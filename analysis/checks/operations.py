@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.checks.samples import in_window, outside_outage
-from analysis.doubt import at_least, beyond_doubt
+from analysis.doubt import at_least, beyond_doubt, stalls
 from analysis.operations import DEFAULT_CREW_OPERATION, OperationStats, failed, named_operations, slo_for, stats
 from analysis.recorded import percentile
 from analysis.run import Run
@@ -24,6 +24,16 @@ from analysis.verdict import CheckResult, Status, inconclusive
 P95_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
 CREW_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
 SLOW_SHARE = 0.05  # a p95 line allows this share of answers at or over it
+
+
+def _slow_and_stalls(df: pd.DataFrame, name: str, line: float) -> tuple[int, int]:
+    """An operation's answers at or over ``line`` in ``df``, and the stalls they make (analysis.doubt:
+    answers a pause released together are one observation)."""
+    rows = df[df["name"] == name]
+    lat = rows["latency_ms"].to_numpy(dtype="float64")
+    slow = lat >= line
+    answered = rows["t_start"].to_numpy(dtype="float64")[slow] + lat[slow] / 1000
+    return int(slow.sum()), stalls(answered)
 
 
 def _few(name: str, n: int, need: int) -> str:
@@ -48,16 +58,20 @@ def operation_p95(run: Run) -> list[CheckResult]:
             label = f"{w.label()} {name}"
             n = st.requests if st else 0
             if n < slo.min_samples:
-                slow = 0 if st is None else int((df.loc[df["name"] == name, "latency_ms"] >= slo.p95_ms).sum())
-                if st is not None and beyond_doubt(slow, n, SLOW_SHARE, run.threshold("recovery_alpha")):
+                slow, stalled = _slow_and_stalls(df, name, slo.p95_ms) if st is not None else (0, 0)
+                if st is not None and beyond_doubt(stalled, n - (slow - stalled), SLOW_SHARE,
+                                                   run.threshold("recovery_alpha")):
                     judged += 1
                     out.append(CheckResult(
                         "operation_p95", Status.FAIL, round(st.p95_ms, 3), slo.p95_ms, label,
                         f"{_few(name, n, slo.min_samples)}: judged only beyond doubt",
-                        f"{name}: {slow} of {n} answers at or over {slo.p95_ms:g} ms, more than 5 % beyond doubt "
-                        f"(P = {at_least(slow, n, SLOW_SHARE):.1g} if at most 5 % were; p95 {st.p95_ms:.1f} ms) "
+                        f"{name}: {slow} of {n} answers at or over {slo.p95_ms:g} ms"
+                        f"{'' if stalled == slow else f' (in {stalled} stalls)'}, more than 5 % beyond doubt "
+                        f"(P = {at_least(stalled, n - (slow - stalled), SLOW_SHARE):.1g} if at most 5 % were; "
+                        f"p95 {st.p95_ms:.1f} ms) "
                         f"(the mix: p95 {mix:.1f} ms over {len(df)} requests)",
-                        {"operation": name, "samples": n, "slow": slow, "p50_ms": st.p50_ms, "p99_ms": st.p99_ms,
+                        {"operation": name, "samples": n, "slow": slow, "stalls": stalled,
+                         "p50_ms": st.p50_ms, "p99_ms": st.p99_ms,
                          "mix_p95_ms": None if pd.isna(mix) else round(mix, 3), "small_sample": True}))
                 elif slo.named:
                     out.append(inconclusive("operation_p95", label, f"{name}: {n} samples, fewer than the "

@@ -291,7 +291,7 @@ def test_one_stall_at_the_horizon_is_one_observation_not_an_outage(tmp_path: Pat
 
 
 def test_stalls_are_grouped_from_their_first_answer_without_chaining() -> None:
-    from analysis.outage import _stalls
+    from analysis.doubt import stalls as _stalls
     assert _stalls(np.array([])) == 0
     assert _stalls(np.array([1.0, 1.02, 1.05, 1.09])) == 1  # within 0.1 s of the first
     assert _stalls(np.array([1.0, 1.08, 1.16, 1.24, 1.32])) == 3  # 0.08 s apart: no chain of one stall

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc  # not scipy.stats: importing it costs ~45 MiB of RSS (issue 19's budget)
 
+SLOW_SHARE = 0.05  # a p95 line allows this share of answers at or over it
 STALL_S = 0.1  # slow answers released within this of the first of them: one stall, one observation
 
 
@@ -44,3 +45,8 @@ def stalls(answered: np.ndarray) -> int:
         if t - start > STALL_S:
             count, start = count + 1, t
     return count
+
+
+def independent(slow: int, stalled: int, n: int) -> tuple[int, int]:
+    """(slow observations, observations) once each stall counts as one: the test's k and n."""
+    return stalled, n - (slow - stalled)

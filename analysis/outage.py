@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.doubt import at_least, stalls
+from analysis.doubt import SLOW_SHARE, at_least, independent, stalls
 from analysis.operations import failed, slo_for
 from contract.checks import DEFAULTS, default
 
@@ -131,7 +131,6 @@ def _operations(names: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(u) for u in uniques]
 
 
-_SLOW_SHARE = 0.05  # a p95 line allows this share of answers over it
 def _slow_beyond_doubt(latency: np.ndarray, line: float, lines: RecoveryLines,
                        answered: np.ndarray) -> tuple[float, int, int] | None:
     """(p95, slow answers, stalls they make) when the window confidently breaks its p95 line, else
@@ -146,7 +145,7 @@ def _slow_beyond_doubt(latency: np.ndarray, line: float, lines: RecoveryLines,
     slow = int(np.count_nonzero(is_slow))
     stalled = stalls(answered[is_slow])
     # P(at least this many slow | 5 % slow), each stall one observation among the window's answers
-    if at_least(stalled, n - (slow - stalled), _SLOW_SHARE) >= lines.alpha:
+    if at_least(*independent(slow, stalled, n), SLOW_SHARE) >= lines.alpha:
         return None
     return p95, slow, stalled
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.checks.samples import in_window, outside_outage
-from analysis.doubt import at_least, beyond_doubt, stalls
+from analysis.doubt import SLOW_SHARE, at_least, beyond_doubt, independent, stalls
 from analysis.operations import DEFAULT_CREW_OPERATION, OperationStats, failed, named_operations, slo_for, stats
 from analysis.recorded import percentile
 from analysis.run import Run
@@ -23,7 +23,6 @@ from analysis.verdict import CheckResult, Status, inconclusive
 # a spike's windows (phases.spike) are judged as the baseline is: the SLA holds under the spike (§6.2)
 P95_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
 CREW_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
-SLOW_SHARE = 0.05  # a p95 line allows this share of answers at or over it
 
 
 def _slow_and_stalls(df: pd.DataFrame, name: str, line: float) -> tuple[int, int]:
@@ -59,7 +58,7 @@ def operation_p95(run: Run) -> list[CheckResult]:
             n = st.requests if st else 0
             if n < slo.min_samples:
                 slow, stalled = _slow_and_stalls(df, name, slo.p95_ms) if st is not None else (0, 0)
-                if st is not None and beyond_doubt(stalled, n - (slow - stalled), SLOW_SHARE,
+                if st is not None and beyond_doubt(*independent(slow, stalled, n), SLOW_SHARE,
                                                    run.threshold("recovery_alpha")):
                     judged += 1
                     out.append(CheckResult(
@@ -67,7 +66,7 @@ def operation_p95(run: Run) -> list[CheckResult]:
                         f"{_few(name, n, slo.min_samples)}: judged only beyond doubt",
                         f"{name}: {slow} of {n} answers at or over {slo.p95_ms:g} ms"
                         f"{'' if stalled == slow else f' (in {stalled} stalls)'}, more than 5 % beyond doubt "
-                        f"(P = {at_least(stalled, n - (slow - stalled), SLOW_SHARE):.1g} if at most 5 % were; "
+                        f"(P = {at_least(*independent(slow, stalled, n), SLOW_SHARE):.1g} if at most 5 % were; "
                         f"p95 {st.p95_ms:.1f} ms) "
                         f"(the mix: p95 {mix:.1f} ms over {len(df)} requests)",
                         {"operation": name, "samples": n, "slow": slow, "stalls": stalled,

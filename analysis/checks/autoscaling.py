@@ -6,8 +6,10 @@ the HPA scales on beside its target; and ``queue_depth``. One result per HPA:
 
 * ``autoscale_out``: once the metric is over its target (beyond the HPA's 10 % tolerance) for a
   whole scale-up window, the current replicas must have risen within that window plus
-  ``scale_out_bound_s`` of the first crossing. The value is the scale-out latency (first
-  crossing to the first rise). A metric never over its target long enough: INCONCLUSIVE (the
+  ``scale_out_bound_s`` of the first crossing, or, when the metric fell back inside the tolerance
+  before a whole window had passed (the HPA's scale-up stabilization starts over), of the start of
+  the stretch that stayed over it for the window. The value is the scale-out latency from that
+  start to the first rise. A metric never over its target long enough: INCONCLUSIVE (the
   spike did not exercise it), never PASS.
 * ``autoscale_bounds``: desired replicas always within [min, max]; current replicas too, outside
   fault windows (a drain or a rollout surges, as on Kubernetes).
@@ -198,12 +200,26 @@ def autoscale_out(run: Run) -> list[CheckResult]:
         top = _at(h.max, first)
         details = {"hpa": h.name, "crossed_at": first, "replicas_before": before, "rose_at": t_up,
                    "max_replicas": top, "peak_replicas": float(h.current["value"].max())}
-        if t_up is not None and t_up - first <= bound:
-            latency = t_up - first
+        # Timed as the HPA's scale-up stabilization times it: from the start of the stretch that stayed
+        # over the target for a whole window (the first crossing, unless the metric fell back inside the
+        # tolerance before a window had passed and the HPA started over); a rise before any such stretch
+        # is timed from the first crossing and is early, never late.
+        anchor = due_from if t_up is not None and due_from is not None and due_from <= t_up else first
+        if t_up is not None and (t_up - anchor <= bound or (due_from is not None and t_up < due_from)):
+            latency = t_up - anchor
+            if latency > bound:  # rose before the metric had been over its target for a whole window
+                since = (f"its metric crossed its target, before it had been over it for a whole "
+                         f"{ln.scale_up_window_s:g} s window (early, not late)")
+            elif anchor == first:
+                since = "its metric crossed its target"
+            else:
+                since = (f"its metric went over its target for good ({anchor - first:.0f} s after the first "
+                         f"crossing: it fell back in between and the HPA's window started over)")
+            details["timed_from"] = anchor
             out.append(CheckResult(
                 "autoscale_out", Status.PASS, round(latency, 3), bound, label, "HPA series (kube-state-metrics names)",
-                f"{h.name}: {before:g} -> {_at(h.current, t_up):g} replicas {latency:.1f} s after its metric crossed "
-                f"its target (<= {ln.scale_up_window_s:g} s window + {ln.scale_out_bound_s:g} s); peak "
+                f"{h.name}: {before:g} -> {_at(h.current, t_up):g} replicas {latency:.1f} s after {since} "
+                f"(<= {ln.scale_up_window_s:g} s window + {ln.scale_out_bound_s:g} s); peak "
                 f"{details['peak_replicas']:g}", details))
             continue
         if due_from is None:
@@ -219,13 +235,14 @@ def autoscale_out(run: Run) -> list[CheckResult]:
             continue
         at_max = top is not None and before >= top
         why_not = f" (it was at its maxReplicas {top:g})" if at_max else ""
-        late = f"rose only {t_up - first:.1f} s after" if t_up is not None else "never rose after"
+        late = f"rose only {t_up - due_from:.1f} s after" if t_up is not None else "never rose after"
+        details["timed_from"] = due_from
         out.append(CheckResult(
-            "autoscale_out", Status.FAIL, None if t_up is None else round(t_up - first, 3), bound, label,
+            "autoscale_out", Status.FAIL, None if t_up is None else round(t_up - due_from, 3), bound, label,
             "HPA series (kube-state-metrics names)",
-            f"{h.name}: replicas {late} its metric crossed its target{why_not}; over target for "
-            f"{ln.scale_up_window_s:g} s from {due_from - first:.0f} s after the crossing, a scale-out was due "
-            f"within {bound:g} s", details))
+            f"{h.name}: replicas {late} its metric went over its target for a whole window{why_not} "
+            f"({due_from - first:.0f} s after the first crossing; a scale-out was due within {bound:g} s of "
+            f"that)", details))
     return out
 
 

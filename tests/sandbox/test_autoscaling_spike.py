@@ -80,6 +80,11 @@ def test_workers_without_their_hpa_are_no_go_on_queue_drained(scratch: Path, tmp
     # the required checks only: the spike profile leaves throughput out (its 15 s baseline holds the load's start)
     failed = {c["id"] for c in res["checks"] if c["status"] == "FAIL" and c["id"] in res["required"]}
     assert r.returncode == 1 and res["verdict"] == "NO-GO", r.stdout[-3000:]
-    # the audit fails too, as it should: the target has no worker HPA though the profile states one
-    assert failed == {"queue_drained", "audit_autoscaling"}, r.stdout[-3000:]
+    # the audit fails too, as it should: the target has no worker HPA though the profile states one. The
+    # scaling checks of core-api still pass; the latency SLAs are not this mutant's to judge (on a loaded
+    # 2-core machine a few crew spawns of the 45 s after the spike take 200-400 ms, healthy or not)
+    assert {"queue_drained", "audit_autoscaling"} <= failed, r.stdout[-3000:]
+    assert not failed & {"autoscale_out", "autoscale_bounds", "autoscale_in", "lost_acks", "mission_success"}, failed
+    drained = next(c for c in res["checks"] if c["id"] == "queue_drained")
+    assert drained["value"] is None or drained["value"] > drained["threshold"], drained
     assert not replicas(run_dir, "worker")  # no worker HPA: no series of it

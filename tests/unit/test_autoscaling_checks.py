@@ -103,6 +103,19 @@ def test_replicas_that_never_rise_fail_autoscale_out(tmp_path: Path) -> None:
     assert "maxReplicas 2" in only(pinned, "autoscale_out").message
 
 
+def test_a_metric_that_fell_back_is_timed_from_the_stretch_that_made_a_scale_out_due(tmp_path: Path) -> None:
+    """Seen in CI: the CPU crossed its target, fell back inside the tolerance, and went over again 19 s
+    later for good; the HPA's scale-up stabilization started over and the pods rose 49 s after the
+    first crossing, 30 s after the second. That is the HPA working, not late."""
+    dip = steps((0, 32, 30), (32, 40, 150), (40, 51, 60), (51, 90, 150), (90, 160, 20))
+    on_time = build(tmp_path / "on-time", current=steps((0, 81, 2), (81, 125, 4), (125, 160, 2)), metric=dip)
+    r = only(on_time, "autoscale_out")
+    assert r.status == Status.PASS and r.value == 30.0 and "19 s after the first crossing" in r.message, r.message
+    late = build(tmp_path / "late", current=steps((0, 88, 2), (88, 125, 4), (125, 160, 2)), metric=dip)
+    r = only(late, "autoscale_out")
+    assert r.status == Status.FAIL and r.value == 37.0 and "19 s after the first crossing" in r.message, r.message
+
+
 def test_a_metric_that_never_crossed_or_no_series_is_inconclusive(tmp_path: Path) -> None:
     calm = build(tmp_path / "calm", current=steps((0, 160, 2)), metric=steps((0, 160, 30)))
     assert only(calm, "autoscale_out").status == Status.INCONCLUSIVE

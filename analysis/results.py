@@ -61,7 +61,10 @@ def lines(j: Judgement, status: str, run_dir: Path | None = None) -> list[str]:
     for cid in j.required:
         if cid not in answered:
             out.append(f"{cid:<20} {'INCONCLUSIVE':<13} {'-':>10} {'-':>10}  no checker answered")
-    verdict = j.verdict.value if status == "completed" else f"{j.verdict.value} (run {status.upper()}: not a verdict)"
+    # an incomplete run has no verdict: its status takes the verdict's place (a grep for "VERDICT: GO"
+    # never matches a run that did not finish), and what the checks say so far follows
+    verdict = (j.verdict.value if status == "completed"
+               else f"{status.upper()} (not a verdict: the checks judged so far say {j.verdict.value})")
     why = failure(run_dir) if run_dir is not None else None
     if why:
         out.append(f"the run could not be completed: {why}")

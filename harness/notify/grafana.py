@@ -85,8 +85,8 @@ class Annotator:
         if results is None:
             return self._ann(f"no verdict (results.json unreadable); report {report}", ["verdict"], t)
         v, status = str(results.get("verdict", "?")), str(results.get("status", "?"))
-        head = f"VERDICT {v}" if status == "completed" else f"VERDICT {v} (run {status.upper()})"
-        return self._ann(f"{head}; report {report}", ["verdict", v], t)
+        head = f"VERDICT {v}" if status == "completed" else f"VERDICT {status.upper()} (so far {v})"
+        return self._ann(f"{head}; report {report}", ["verdict", v if status == "completed" else status.upper()], t)
 
     def failed(self, error: str, t: float) -> Annotation:
         return self._ann(f"run FAILED before a verdict: {error}", ["failed"], t)

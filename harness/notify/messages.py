@@ -82,7 +82,10 @@ def verdict(results: Mapping[str, Any] | None, ctx: Context) -> Message:
     checks = list(results.get("checks") or [])
     passed = sum(1 for c in checks if c.get("status") == "PASS")
     bad = [f"{c.get('id')} {c.get('status')}" for c in checks if c.get("status") != "PASS"]
-    head = f"VERDICT {v}" if status == "completed" else f"VERDICT {v} (run {status.upper()}: not a verdict)"
+    # an incomplete run has no verdict: its status takes the verdict's place, so that nothing matching
+    # "VERDICT GO" ever announces a run that did not finish
+    head = (f"VERDICT {v}" if status == "completed"
+            else f"VERDICT {status.upper()} (not a verdict: the checks judged so far say {v})")
     detail = f"{passed}/{len(checks)} checks PASS" + (f"; {', '.join(bad)}" if bad else "")
     color = COLORS.get(v, "warning") if status == "completed" else "warning"
     return _text(ctx, f"{head}: {detail}; report {ctx.report}", color)

@@ -80,7 +80,9 @@ def test_messages_are_pure_functions_of_events() -> None:
     assert v["text"] == ("gameday unit: VERDICT NO-GO: 1/2 checks PASS; lost_acks FAIL; report /runs/r1/report.html "
                          "(https://ci.example/artifacts/r1/unit/report.html)")
     assert v["attachments"][0]["color"] == "danger"
-    assert "(run INTERRUPTED: not a verdict)" in messages.verdict({**RESULTS, "status": "interrupted"}, ctx)["text"]
+    cut = messages.verdict({**RESULTS, "status": "interrupted"}, ctx)["text"]
+    assert "VERDICT INTERRUPTED (not a verdict: the checks judged so far say NO-GO)" in cut
+    assert "VERDICT NO-GO" not in cut
     assert "results.json could not be read" in messages.verdict(None, ctx)["text"]
     assert messages.for_event({"event": "notify_failed"}, ctx) is None
     assert out == [messages.for_event(e, ctx) for e in RUN]  # no hidden state

@@ -15,7 +15,9 @@ the HPA scales on beside its target; and ``queue_depth``. One result per HPA:
   fault windows (a drain or a rollout surges, as on Kubernetes).
 * ``autoscale_in``: every scale-in after the spike's start came at least the scale-down window
   after the metric was last at its target (the HPA had no reason to keep the pods); and, once the
-  metric has been low for that window plus the bound, it did scale in.
+  metric has asked for fewer pods (``ceil(replicas x metric / target) < replicas``, beyond the
+  tolerance) for that window plus the bound, it did scale in. A metric under its target but high
+  enough for the HPA to keep its pods (0.8 of it on 4 pods) makes no scale-in due: INCONCLUSIVE.
 * ``queue_drained``: after the spike, ``queue_depth`` back under ``queue_max`` within
   ``queue_drain_s``.
 
@@ -293,6 +295,21 @@ def _decreases(df: pd.DataFrame, since: float) -> list[tuple[float, float, float
     return out
 
 
+def _last_kept(h: Hpa, ratio: pd.DataFrame, since: float) -> float:
+    """The last metric sample after ``since`` at which the HPA's rule kept at least the current
+    replicas: the metric within the tolerance or over its target, or low but not low enough for one
+    pod less (``ceil(current * ratio) >= current``: 0.8 of the target on 4 pods still asks for 4).
+    A target that stays there is right not to scale in; only after that can a scale-in be due."""
+    kept = since
+    for t, r in zip(ratio["timestamp"], ratio["ratio"], strict=True):
+        if t < since:
+            continue
+        current = _at(h.current, float(t)) or 0.0
+        if r > 1 - TOLERANCE or math.ceil(current * r - 1e-9) >= current:
+            kept = float(t)
+    return kept
+
+
 def autoscale_in(run: Run) -> list[CheckResult]:
     spike, after = spike_windows(run)
     if spike is None:
@@ -330,6 +347,7 @@ def autoscale_in(run: Run) -> list[CheckResult]:
             continue
         last_t = float(h.current["timestamp"].max())
         t_high = float(high["timestamp"].max()) if not high.empty else spike.start
+        t_keep = _last_kept(h, ratio, spike.start)
         if drops:
             t, a, b = drops[0]
             before_drop = high[high["timestamp"] <= t]  # the metric may reach its target again on fewer pods
@@ -339,11 +357,17 @@ def autoscale_in(run: Run) -> list[CheckResult]:
                 "autoscale_in", Status.PASS, round(held, 3), window, label, "HPA series",
                 f"{h.name}: held {a:g} replicas until {held:.0f} s after its metric was last at its target (window "
                 f"{window:g} s), then {a:g} -> {b:g}; {end:g} at the end", details))
-        elif last_t - t_high >= window + ln.scale_out_bound_s:
+        elif last_t - t_keep >= window + ln.scale_out_bound_s:
             out.append(CheckResult("autoscale_in", Status.FAIL, None, window, label, "HPA series",
-                                   f"{h.name}: never scaled in, though its metric was under its target for "
-                                   f"{last_t - t_high:.0f} s (window {window:g} s + {ln.scale_out_bound_s:g} s)",
-                                   details))
+                                   f"{h.name}: never scaled in, though its metric asked for fewer replicas for "
+                                   f"{last_t - t_keep:.0f} s (window {window:g} s + {ln.scale_out_bound_s:g} s; "
+                                   f"under its target for {last_t - t_high:.0f} s)", details))
+        elif last_t - t_high >= window + ln.scale_out_bound_s:
+            cur = _at(h.current, last_t) or 0.0
+            out.append(inconclusive("autoscale_in", label, f"{h.name}: no scale-in was due: its metric stayed under "
+                                    f"its target but high enough that the HPA's rule (ceil(replicas x metric / "
+                                    f"target)) keeps {cur:g} replicas, until {last_t - t_keep:.0f} s before the "
+                                    f"evidence ends", window))
         else:
             out.append(inconclusive("autoscale_in", label, f"{h.name}: the evidence ends {last_t - t_high:.0f} s after "
                                     f"its metric was last at its target, before the {window:g} s window + "

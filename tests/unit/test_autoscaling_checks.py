@@ -145,6 +145,19 @@ def test_an_early_scale_in_fails_and_none_at_all_fails(tmp_path: Path) -> None:
     assert r.status == Status.FAIL and "never scaled in" in r.message
 
 
+def test_a_metric_under_its_target_but_high_enough_to_keep_the_pods_makes_no_scale_in_due(tmp_path: Path) -> None:
+    """0.8 of the target on 4 pods: ceil(4 x 0.8) = 4, the HPA keeps 4 (a target whose load after the
+    spike stays there is right not to scale in); 0.7 asks for ceil(2.8) = 3 and a scale-in is due."""
+    kept = build(tmp_path / "kept", current=steps((0, 62, 2), (62, 160, 4)),
+                 metric=steps((0, 32, 30), (32, 62, 150), (62, 90, 80), (90, 160, 48)))
+    r = only(kept, "autoscale_in")
+    assert r.status == Status.INCONCLUSIVE and "no scale-in was due" in r.message, r.message
+    due = build(tmp_path / "due", current=steps((0, 62, 2), (62, 160, 4)),
+                metric=steps((0, 32, 30), (32, 62, 150), (62, 90, 80), (90, 160, 42)))
+    r = only(due, "autoscale_in")
+    assert r.status == Status.FAIL and "asked for fewer replicas for" in r.message, r.message
+
+
 def test_out_of_bounds_and_an_undrained_queue_fail(tmp_path: Path) -> None:
     run = build(tmp_path, current=steps((0, 62, 2), (62, 125, 4), (125, 160, 2)), metric=METRIC,
                 desired=steps((0, 62, 2), (62, 70, 5), (70, 125, 4), (125, 160, 1)),

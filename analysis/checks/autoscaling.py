@@ -86,6 +86,7 @@ class Hpa:
     max: pd.DataFrame
     metric: pd.DataFrame
     target: pd.DataFrame
+    scrape_s: float = 0.0  # the longest scrape interval of its series: what a sample time can be off by
 
 
 def _of(s: Series, name: str, target_type: str | None = None) -> pd.DataFrame:
@@ -109,6 +110,13 @@ def _target_type(target: Series | None, name: str) -> str | None:
     return next((t for t in ("utilization", "value", "average") if t in types), min(types) if types else None)
 
 
+def _scrape_s(*series: Series | None) -> float:
+    """The longest scrape interval among the series (0 when unknown: an older run directory). A change
+    seen at a sample happened up to one scrape interval before it: each timing below is judged over
+    that range, PASS only when all of it passes, FAIL only when none of it does (as automated_rollback)."""
+    return max((s.scrape_interval_s or 0.0 for s in series if s is not None), default=0.0)
+
+
 def load_hpas(run: Run) -> tuple[list[Hpa], str | None]:
     """Every HPA in the evidence, or why there is none to judge."""
     series = {n: read_series(run.path, n) for n in SERIES}
@@ -126,7 +134,8 @@ def load_hpas(run: Run) -> tuple[list[Hpa], str | None]:
         frames = {n: (_of(s, name, kind if n in ("hpa_metric", "hpa_target") else None)
                       if s is not None and not s.error else empty) for n, s in series.items()}
         out.append(Hpa(name, frames["hpa_current"], frames["hpa_desired"], frames["hpa_min"], frames["hpa_max"],
-                       frames["hpa_metric"], frames["hpa_target"]))
+                       frames["hpa_metric"], frames["hpa_target"], _scrape_s(series["hpa_current"],
+                                                                             series["hpa_metric"])))
     return out, None if out else "the HPA series name no horizontalpodautoscaler"
 
 
@@ -207,7 +216,9 @@ def autoscale_out(run: Run) -> list[CheckResult]:
         # tolerance before a window had passed and the HPA started over); a rise before any such stretch
         # is timed from the first crossing and is early, never late.
         anchor = due_from if t_up is not None and due_from is not None and due_from <= t_up else first
-        if t_up is not None and (t_up - anchor <= bound or (due_from is not None and t_up < due_from)):
+        scrape = h.scrape_s  # the rise and the crossing are each seen up to one scrape late
+        details["scrape_interval_s"] = scrape or None
+        if t_up is not None and (t_up - anchor + scrape <= bound or (due_from is not None and t_up < due_from)):
             latency = t_up - anchor
             if latency > bound:  # rose before the metric had been over its target for a whole window
                 since = (f"its metric crossed its target, before it had been over it for a whole "
@@ -231,9 +242,15 @@ def autoscale_out(run: Run) -> list[CheckResult]:
             continue
         due = due_from + bound
         last = float(h.current["timestamp"].max())
-        if t_up is None and last < due:
-            out.append(inconclusive("autoscale_out", label, f"{h.name}: the evidence ends {due - last:.0f} s before "
-                                    f"a scale-out was due", bound))
+        if t_up is None and last < due + scrape:
+            out.append(inconclusive("autoscale_out", label, f"{h.name}: the evidence ends {due + scrape - last:.0f} s "
+                                    f"before a scale-out was due and seen", bound))
+            continue
+        if t_up is not None and t_up - due_from - scrape <= bound:
+            out.append(inconclusive(
+                "autoscale_out", label, f"{h.name}: replicas rose {t_up - due_from:.1f} s after its metric went over "
+                f"its target for a whole window, within one scrape interval ({scrape:g} s) of the {bound:g} s "
+                f"bound: the evidence cannot tell on time from late", bound))
             continue
         at_max = top is not None and before >= top
         why_not = f" (it was at its maxReplicas {top:g})" if at_max else ""
@@ -348,16 +365,23 @@ def autoscale_in(run: Run) -> list[CheckResult]:
         last_t = float(h.current["timestamp"].max())
         t_high = float(high["timestamp"].max()) if not high.empty else spike.start
         t_keep = _last_kept(h, ratio, spike.start)
+        scrape = h.scrape_s
         if drops:
             t, a, b = drops[0]
             before_drop = high[high["timestamp"] <= t]  # the metric may reach its target again on fewer pods
             held = t - (float(before_drop["timestamp"].iloc[-1]) if not before_drop.empty else spike.start)
             end = _at(h.current, last_t)
+            if held - 2 * scrape < window - SLACK_S:  # each end seen up to a scrape late: held may be that shorter
+                out.append(inconclusive(
+                    "autoscale_in", label, f"{h.name}: {a:g} -> {b:g} {held:.0f} s after its metric was last at its "
+                    f"target (window {window:g} s): within two scrape intervals ({scrape:g} s each) of the window, "
+                    f"the evidence cannot tell on time from early", window))
+                continue
             out.append(CheckResult(
                 "autoscale_in", Status.PASS, round(held, 3), window, label, "HPA series",
                 f"{h.name}: held {a:g} replicas until {held:.0f} s after its metric was last at its target (window "
                 f"{window:g} s), then {a:g} -> {b:g}; {end:g} at the end", details))
-        elif last_t - t_keep >= window + ln.scale_out_bound_s:
+        elif last_t - t_keep - 2 * scrape >= window + ln.scale_out_bound_s:
             out.append(CheckResult("autoscale_in", Status.FAIL, None, window, label, "HPA series",
                                    f"{h.name}: never scaled in, though its metric asked for fewer replicas for "
                                    f"{last_t - t_keep:.0f} s (window {window:g} s + {ln.scale_out_bound_s:g} s; "
@@ -391,14 +415,19 @@ def queue_drained(run: Run) -> list[CheckResult]:
     under = later[later["value"] < ln.queue_max]
     label = f"{spike.label()} + {ln.queue_drain_s:g} s"
     details = {"peak": None if math.isnan(peak) else peak, "queue_max": ln.queue_max}
+    scrape = _scrape_s(s)
     if not under.empty:
-        took = float(under["timestamp"].iloc[0]) - spike.end
+        took = float(under["timestamp"].iloc[0]) - spike.end  # seen up to one scrape after it happened
         ok = took <= ln.queue_drain_s
+        if not ok and took - scrape <= ln.queue_drain_s:
+            return [inconclusive("queue_drained", label, f"queue_depth under {ln.queue_max:g} {took:.0f} s after the "
+                                 f"spike, within one scrape interval ({scrape:g} s) of the {ln.queue_drain_s:g} s "
+                                 f"bound: the evidence cannot tell", ln.queue_drain_s)]
         return [CheckResult("queue_drained", Status.PASS if ok else Status.FAIL, round(took, 3), ln.queue_drain_s,
                             label, "queue_depth (the workers' gauge)",
                             f"queue_depth under {ln.queue_max:g} {took:.0f} s after the spike "
                             f"({'<=' if ok else '>'} {ln.queue_drain_s:g} s); peak during the spike {peak:g}", details)]
-    if not later.empty and float(later["timestamp"].max()) - spike.end >= ln.queue_drain_s:
+    if not later.empty and float(later["timestamp"].max()) - scrape - spike.end >= ln.queue_drain_s:
         return [CheckResult("queue_drained", Status.FAIL, None, ln.queue_drain_s, label, "queue_depth",
                             f"queue_depth still >= {ln.queue_max:g} {ln.queue_drain_s:g} s after the spike (last "
                             f"{float(later['value'].iloc[-1]):g}; peak {peak:g})", details)]

@@ -27,7 +27,8 @@ def steps(*parts: tuple[float, float, float]) -> list[tuple[float, float]]:
     return [(float(t), v) for a0, b0, v in parts for t in range(int(a0), int(b0))]
 
 
-def series(run: Path, name: str, points: list[tuple[float, float]], labels: dict[str, str]) -> None:
+def series(run: Path, name: str, points: list[tuple[float, float]], labels: dict[str, str],
+           scrape_s: float | None = None) -> None:
     d = run / "prometheus"
     d.mkdir(exist_ok=True)
     path = d / f"{name}.csv"
@@ -38,12 +39,16 @@ def series(run: Path, name: str, points: list[tuple[float, float]], labels: dict
             f.write("timestamp,value,labels\n")
         for t, v in points:
             f.write(f'{t},{v},"{lab}"\n')
-    (d / f"{name}.json").write_text(json.dumps({"name": name, "query": f"q_{name}", "error": None}))
+    meta = {"name": name, "query": f"q_{name}", "error": None}
+    if scrape_s is not None:
+        meta.update(step_s=1.0, scrape_interval_s=scrape_s)
+    (d / f"{name}.json").write_text(json.dumps(meta))
 
 
 def build(tmp: Path, *, current: list[tuple[float, float]], metric: list[tuple[float, float]],
           desired: list[tuple[float, float]] | None = None, queue: list[tuple[float, float]] | None = None,
-          max_replicas: float = 4, phases: tuple[tuple[str, float, float], ...] = PHASES) -> Path:
+          max_replicas: float = 4, phases: tuple[tuple[str, float, float], ...] = PHASES,
+          scrape_s: float | None = None) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "profile.yaml").write_text(yaml.safe_dump({"name": "t", "checks": {"autoscaling": LINES}}))
     with open(tmp / "timeline.jsonl", "w") as f:
@@ -51,13 +56,13 @@ def build(tmp: Path, *, current: list[tuple[float, float]], metric: list[tuple[f
             f.write(json.dumps({"t": t0, "event": "phase_started", "phase": name}) + "\n")
             f.write(json.dumps({"t": t1, "event": "phase_ended", "phase": name}) + "\n")
     hpa = {"horizontalpodautoscaler": "core-api", "namespace": "sandbox"}
-    series(tmp, "hpa_current", current, hpa)
-    series(tmp, "hpa_desired", desired or current, hpa)
-    series(tmp, "hpa_min", steps((0, 160, 2)), hpa)
-    series(tmp, "hpa_max", steps((0, 160, max_replicas)), hpa)
-    series(tmp, "hpa_metric", metric, {**hpa, "metric_name": "cpu"})
-    series(tmp, "hpa_target", steps((0, 160, 60)), {**hpa, "metric_name": "cpu"})
-    series(tmp, "queue_depth", queue or steps((0, 160, 0)), {})
+    series(tmp, "hpa_current", current, hpa, scrape_s)
+    series(tmp, "hpa_desired", desired or current, hpa, scrape_s)
+    series(tmp, "hpa_min", steps((0, 160, 2)), hpa, scrape_s)
+    series(tmp, "hpa_max", steps((0, 160, max_replicas)), hpa, scrape_s)
+    series(tmp, "hpa_metric", metric, {**hpa, "metric_name": "cpu"}, scrape_s)
+    series(tmp, "hpa_target", steps((0, 160, 60)), {**hpa, "metric_name": "cpu"}, scrape_s)
+    series(tmp, "queue_depth", queue or steps((0, 160, 0)), {}, scrape_s)
     return tmp
 
 
@@ -232,3 +237,30 @@ def test_the_spike_window_is_judged_per_operation(tmp_path: Path) -> None:
     spike = [r for r in got if r.window.startswith("spike")]
     assert spike and spike[0].status == Status.FAIL and spike[0].value == 400.0
     assert all(r.status == Status.PASS for r in got if r.window.startswith("baseline"))
+
+
+def test_a_coarse_scrape_makes_a_timing_inconclusive_until_all_or_none_of_its_range_passes(tmp_path: Path) -> None:
+    """A cluster's Prometheus scrapes every 15-60 s: a change seen at a sample happened up to one scrape
+    before it. Each timing is judged over that range, as automated_rollback is: PASS only when all of
+    it is within the bound, FAIL only when none of it is, INCONCLUSIVE in between."""
+    healthy = dict(current=steps((0, 62, 2), (62, 125, 4), (125, 160, 2)), metric=METRIC,
+                   queue=steps((0, 40, 0), (40, 90, 140), (90, 100, 120), (100, 160, 3)))
+    fine = build(tmp_path / "fine", **healthy, scrape_s=2)  # 30 s of 35 +- 2; held 36 - 2 x 2 >= 30 - 3
+    assert [only(fine, c).status for c in ("autoscale_out", "autoscale_in", "queue_drained")] == [Status.PASS] * 3
+    coarse = build(tmp_path / "coarse", **healthy, scrape_s=15)
+    r = only(coarse, "autoscale_out")  # 30 s after the crossing: 15..45 s against 35 s
+    assert r.status == Status.INCONCLUSIVE and "within one scrape interval (15 s)" in r.message, r.message
+    r = only(coarse, "autoscale_in")  # held 36 s, 6..36 s against the 30 s window
+    assert r.status == Status.INCONCLUSIVE and "cannot tell on time from early" in r.message, r.message
+    assert only(coarse, "queue_drained").status == Status.PASS  # seen under 10 s after: at most 10 s
+    late = build(tmp_path / "late", current=steps((0, 100, 2), (100, 160, 4)),
+                 metric=steps((0, 32, 30), (32, 100, 150), (100, 160, 20)), scrape_s=15)
+    r = only(late, "autoscale_out")  # 68 s after the crossing: 53..83 s, all over 35
+    assert r.status == Status.FAIL and r.value == 68.0, r.message
+    slow = dict(current=healthy["current"], metric=METRIC)
+    q = only(build(tmp_path / "q40", **slow, queue=steps((0, 90, 140), (90, 130, 120), (130, 160, 3)), scrape_s=15),
+             "queue_drained")  # seen under 40 s after the spike: 25..40 s against 30 s
+    assert q.status == Status.INCONCLUSIVE and "cannot tell" in q.message, q.message
+    q = only(build(tmp_path / "q60", **slow, queue=steps((0, 90, 140), (90, 150, 120), (150, 160, 3)), scrape_s=15),
+             "queue_drained")  # 45..60 s: all over 30
+    assert q.status == Status.FAIL and q.value == 60.0, q.message

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.counters import growth
 from analysis.injection import injected_at, not_injected_reason
 from analysis.prom import missing_reason, read_series
 from analysis.run import Run
@@ -16,6 +17,9 @@ from analysis.windows import Window, first_event
 from contract.events import Event
 
 STEADY = ("baseline",)
+# the shortest stretch of a window a counter's growth is turned into a rate over (and never less
+# than one scrape interval): shorter, a few missions more or less swing the rate by tens per minute
+MIN_SPAN_S = 10.0
 
 
 def _steady_windows(run: Run) -> list[Window]:
@@ -23,17 +27,40 @@ def _steady_windows(run: Run) -> list[Window]:
 
 
 def throughput(run: Run) -> list[CheckResult]:
+    """Missions completed per minute in the baseline: from the growth of ``missions_completed_total``
+    inside the window where the raw counter was snapshotted (analysis.counters: the rate series'
+    points average a range that reaches back before a short baseline), else the median of the rate
+    series as the profile's PromQL computes it."""
     need = run.threshold("missions_per_min")
     windows = _steady_windows(run)
     if not windows:
         return [inconclusive("throughput", "baseline", "the run has no baseline window", need)]
     s = read_series(run.path, "missions_per_min")
     why = missing_reason(run.path, "missions_per_min", s)
+    counter = read_series(run.path, "missions_completed")
+    usable = None if counter is None or missing_reason(run.path, "missions_completed", counter) else counter
     out = []
     for w in windows:
         acks_in = run.acks[(run.acks["t_ack"] >= w.start) & (run.acks["t_ack"] < w.end)]
         client_rate = len(acks_in) / ((w.end - w.start) / 60) if w.end > w.start else float("nan")
         values = s.values(w) if s is not None and why is None else np.array([])
+        grew = (growth(usable, w, lambda lab: lab.get("status") == "completed",
+                       max(MIN_SPAN_S, usable.scrape_interval_s or 0.0)) if usable is not None else None)
+        if grew is not None and usable is not None:
+            rate = grew.per_min
+            ok = rate >= need
+            median = f"; the rate series' median {float(np.median(values)):.1f} beside" if values.size else ""
+            out.append(CheckResult(
+                "throughput", Status.PASS if ok else Status.FAIL, round(rate, 2), need, w.label(),
+                f"Prometheus missions_completed_total{{status=\"completed\"}}, its growth inside the window "
+                f"({usable.resolution()})",
+                f"{rate:.1f} missions completed/min {'>=' if ok else '<'} {need:g} ({grew.increase:g} completed "
+                f"in the {grew.span_s:.0f} s between two scrapes inside the window{median})",
+                {"client_acks_per_min": round(client_rate, 2), "completed": grew.increase,
+                 "span_s": round(grew.span_s, 3), "rate_series_median": round(float(np.median(values)), 2)
+                 if values.size else None, "resolution": usable.resolution(),
+                 "scrape_interval_s": usable.scrape_interval_s}))
+            continue
         if values.size == 0:
             out.append(inconclusive("throughput", w.label(), why or "no Prometheus point in this window", need))
             continue

@@ -235,6 +235,13 @@ def autoscale_out(run: Run) -> list[CheckResult]:
                 f"(<= {ln.scale_up_window_s:g} s window + {ln.scale_out_bound_s:g} s); peak "
                 f"{details['peak_replicas']:g}", details))
             continue
+        if due_from is None and t_up is not None:  # rose, but the scrape leaves it open whether in time
+            out.append(inconclusive(
+                "autoscale_out", label, f"{h.name}: replicas rose {t_up - first:.1f} s after its metric crossed its "
+                f"target, within one scrape interval ({scrape:g} s) of the {bound:g} s bound, and the samples show "
+                f"no whole {ln.scale_up_window_s:g} s window over it: the evidence cannot tell on time from late",
+                bound))
+            continue
         if due_from is None:
             out.append(inconclusive("autoscale_out", label, f"{h.name}: its metric was over its target for at most "
                                     f"{longest:.0f} s at a time, less than the {ln.scale_up_window_s:g} s scale-up "

@@ -69,7 +69,8 @@ def throughput(run: Run) -> list[CheckResult]:
         out.append(CheckResult(
             "throughput", Status.PASS if ok else Status.FAIL, round(rate, 2), need, w.label(),
             f"Prometheus missions_completed_total, median of {values.size} points ({s.resolution() if s else ''})",
-            f"{rate:.1f} missions completed/min {'>=' if ok else '<'} {need:g} (Prometheus only; "
+            f"{rate:.1f} missions completed/min {'>=' if ok else '<'} {need:g} (the rate series' median: "
+            f"{'the counter changed at fewer than two scrapes inside the window; ' if usable is not None else ''}"
             f"{s.resolution() if s else 'resolution unknown'})",
             {"client_acks_per_min": round(client_rate, 2), "promql": s.query if s else "",
              "resolution": s.resolution() if s else None,

@@ -41,13 +41,22 @@ class Growth:
         return self.increase / self.span_s * 60
 
 
+def _labels(text: object) -> dict[str, str]:
+    """A row's labels; a damaged cell (not a JSON object) selects nothing rather than failing the check."""
+    try:
+        got = json.loads(str(text))
+    except ValueError:
+        return {}
+    return got if isinstance(got, dict) else {}
+
+
 def growth(s: Series, w: Window, keep: Callable[[dict[str, str]], bool], min_span_s: float) -> Growth | None:
     """The summed growth of the series ``keep`` selects inside ``w``; None when fewer than two change
     points inside it are at least ``min_span_s`` apart (too little evidence for a rate)."""
     df = s.data[["timestamp", "value", "labels"]].dropna()
     if df.empty:
         return None
-    kept = df[df["labels"].map(lambda text: keep(json.loads(str(text))))]
+    kept = df[df["labels"].map(lambda text: keep(_labels(text)))]
     if kept.empty:
         return None
     grid = np.unique(kept["timestamp"].to_numpy(dtype="float64"))

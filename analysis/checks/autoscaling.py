@@ -30,6 +30,7 @@ import json
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -324,14 +325,14 @@ def _last_kept(h: Hpa, ratio: pd.DataFrame, since: float) -> float:
     replicas: the metric within the tolerance or over its target, or low but not low enough for one
     pod less (``ceil(current * ratio) >= current``: 0.8 of the target on 4 pods still asks for 4).
     A target that stays there is right not to scale in; only after that can a scale-in be due."""
-    kept = since
-    for t, r in zip(ratio["timestamp"], ratio["ratio"], strict=True):
-        if t < since:
-            continue
-        current = _at(h.current, float(t)) or 0.0
-        if r > 1 - TOLERANCE or math.ceil(current * r - 1e-9) >= current:
-            kept = float(t)
-    return kept
+    ts = ratio["timestamp"].to_numpy(dtype="float64")
+    rs = ratio["ratio"].to_numpy(dtype="float64")
+    ct = h.current["timestamp"].to_numpy(dtype="float64")
+    cv = h.current["value"].to_numpy(dtype="float64")
+    at = np.searchsorted(ct, ts, side="right") - 1  # the replicas as they stood at each metric sample
+    current = np.where(at >= 0, cv[np.clip(at, 0, None)], 0.0) if len(cv) else np.zeros(len(ts))
+    kept = (ts >= since) & ((rs > 1 - TOLERANCE) | (np.ceil(current * rs - 1e-9) >= current))
+    return float(ts[kept].max()) if kept.any() else since
 
 
 def autoscale_in(run: Run) -> list[CheckResult]:

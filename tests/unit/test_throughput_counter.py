@@ -76,3 +76,12 @@ def test_a_counter_that_never_grows_is_zero_not_missing(tmp_path: Path) -> None:
     series(run, "missions_completed", [(float(t), 7.0) for t in range(0, 190)], pod("w"))
     r = throughput(run)
     assert r.status == Status.FAIL and r.value == 0.0, r.message
+
+
+def test_damaged_label_cells_are_left_out_not_a_checker_error(tmp_path: Path) -> None:
+    run = server_run(tmp_path)
+    series(run, "missions_completed", [(float(t), counter(t, 1.0)) for t in range(0, 190)], pod("w"))
+    with open(run / "prometheus" / "missions_completed.csv", "a") as f:
+        f.write('30,5,"abc"\n31,6,"[1, 2]"\n')
+    r = throughput(run)
+    assert r.status == Status.PASS and r.value == 60.0, r.message

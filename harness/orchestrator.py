@@ -10,7 +10,6 @@ snapshotted and the target driver tears down; then the judge reads the run direc
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from harness.readback import read_back
 from harness.redact import Redactor, env_secrets
 from harness.rundir import write_profile
 from harness.safety.plan import plan_profile, screen_profile
-from harness.shield import shielded
+from harness.shield import interruptible, shielded
 from harness.target import Endpoints
 from harness.timeline import Listener, Timeline
 
@@ -163,10 +162,6 @@ def preflight(profile: Profile) -> None:
         scrape.check_windows(profile, known)
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
             driver: Driver | None = None, listeners: Sequence[Listener] = (),
             on_guard: Callable[[Guard], None] | None = None) -> RunOutcome:
@@ -189,70 +184,71 @@ def certify(profile: Profile, run_dir: Path, say: Say, *, keep_up: bool = False,
     ep: Endpoints | None = None
     interval: scrape.ScrapeInterval | None = None
     alerts: AlertWatch | None = None
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    try:
-        tl.append(Event.RUN_STARTED, profile=profile.name, target=profile.target.kind,
-                  faults=[f.id for f in profile.faults])
-        say(f"target {profile.target.kind}: preparing")
-        ep = driver.prepare()
-        tl.append(Event.TARGET_READY, api=ep.api, prometheus=ep.prometheus)
-        if ep.alertmanager is not None:  # alerts fire and resolve during faults: watched from now on
-            alerts = AlertWatch(ep.alertmanager, run_dir,
-                                max_s=load_budget_s(profile) + profile.checks.mission_settle_s + 600).start()
-        interval = scrape.learn(promclient.at(ep.prometheus, ep.prometheus_access), scrape.profile_interval(profile))
-        scrape.check_windows(profile, interval)  # refused before any load or fault
-        tl.append(Event.SCRAPE_INTERVAL, interval_s=interval.seconds, source=interval.source,
-                  min_range_s=interval.min_range_s, step_s=interval.step_s(profile.checks.step_s),
-                  queries=scrape.queries_for(profile, interval))
-        say(interval.describe())
-        preflight_load.check_host(ep.api)
-        if profile.faults:
-            plan_profile(profile)  # allow-list and targets: refused before any load or fault
-        ld = profile.load
-        shape = spike.shape_file(run_dir) if profile.phases.spike else None  # Locust follows the phases
-        if shape is not None:
-            spike.set_users(shape, ld.users, ld.spawn_rate)
-        load = LoadRun(LoadSpec(locustfile=ld.locustfile, host=ep.api, run_dir=run_dir,
-                                duration_s=load_budget_s(profile), users=ld.users, spawn_rate=ld.spawn_rate,
-                                workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env),
-                                remote_workers=ld.remote_workers, master_bind=ld.master_bind,
-                                workers_wait_s=ld.workers_wait_s, shape_file=shape))
-        load.start()
-        tl.append(Event.LOAD_STARTED, users=ld.users, workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min)
-        guard = Guard(profile.guard, tl, load.progress)
-        tl.listeners.append(guard.on_event)  # it learns each fault's injection from the timeline
-        guard.start()
-        if on_guard is not None:
-            on_guard(guard)
-        _phase(tl, "warmup", scrape.warmup_s(profile.phases.warmup_s, interval), load, say)
-        _phase(tl, "baseline", profile.phases.baseline_s, load, say)
-        if profile.phases.spike is not None and shape is not None:
-            running = load
-            spike.run(profile, profile.phases.spike, shape, tl,
-                      lambda name, seconds: _phase(tl, name, seconds, running, say))
-        _faults(profile, tl, run_dir, guard, say)
-        _phase(tl, "cooldown", profile.phases.cooldown_s, load, say)
-    except (KeyboardInterrupt, Interrupted) as exc:
-        aborted = guard is not None and guard.tripped is not None
-        status = "aborted" if aborted else "interrupted"
-        reason = (guard.tripped if aborted and guard else None) or str(exc) or "interrupted (SIGINT/SIGTERM)"
-        rule = guard.abort.rule if aborted and guard is not None and guard.abort else None
-        tl.append(Event.RUN_ABORTED if aborted else Event.RUN_INTERRUPTED, reason=reason,
-                  **({"rule": rule} if rule else {}))
-        say(f"run {status}: {reason}")
-    except Exception as exc:  # the target failed us, a fault was refused...: recorded as such, then raised
-        status, reason = "failed", f"{type(exc).__name__}: {exc}"
-        tl.append(Event.RUN_FAILED, reason=reason)
-        raise
-    finally:
-        with shielded(say):  # the clean-up must finish: another Ctrl-C is noted, not obeyed
-            try:
-                _finish(profile, run_dir, tl, load, guard, ep, started, say, interval, alerts)
-            finally:
-                driver.teardown()
-                tl.append(Event.RUN_FINISHED, status=status)
-                tl.close()
-        signal.signal(signal.SIGTERM, previous)
+    with interruptible():  # Ctrl-C, SIGTERM and the guard's abort stop the run, whatever was inherited
+        try:
+            tl.append(Event.RUN_STARTED, profile=profile.name, target=profile.target.kind,
+                      faults=[f.id for f in profile.faults])
+            say(f"target {profile.target.kind}: preparing")
+            ep = driver.prepare()
+            tl.append(Event.TARGET_READY, api=ep.api, prometheus=ep.prometheus)
+            if ep.alertmanager is not None:  # alerts fire and resolve during faults: watched from now on
+                alerts = AlertWatch(ep.alertmanager, run_dir,
+                                    max_s=load_budget_s(profile) + profile.checks.mission_settle_s + 600).start()
+            interval = scrape.learn(promclient.at(ep.prometheus, ep.prometheus_access),
+                                    scrape.profile_interval(profile))
+            scrape.check_windows(profile, interval)  # refused before any load or fault
+            tl.append(Event.SCRAPE_INTERVAL, interval_s=interval.seconds, source=interval.source,
+                      min_range_s=interval.min_range_s, step_s=interval.step_s(profile.checks.step_s),
+                      queries=scrape.queries_for(profile, interval))
+            say(interval.describe())
+            preflight_load.check_host(ep.api)
+            if profile.faults:
+                plan_profile(profile)  # allow-list and targets: refused before any load or fault
+            ld = profile.load
+            shape = spike.shape_file(run_dir) if profile.phases.spike else None  # Locust follows the phases
+            if shape is not None:
+                spike.set_users(shape, ld.users, ld.spawn_rate)
+            load = LoadRun(LoadSpec(locustfile=ld.locustfile, host=ep.api, run_dir=run_dir,
+                                    duration_s=load_budget_s(profile), users=ld.users, spawn_rate=ld.spawn_rate,
+                                    workers=ld.workers, arrival_rate_per_min=ld.arrival_rate_per_min, env=dict(ld.env),
+                                    remote_workers=ld.remote_workers, master_bind=ld.master_bind,
+                                    workers_wait_s=ld.workers_wait_s, shape_file=shape))
+            load.start()
+            tl.append(Event.LOAD_STARTED, users=ld.users, workers=ld.workers,
+                      arrival_rate_per_min=ld.arrival_rate_per_min)
+            guard = Guard(profile.guard, tl, load.progress)
+            tl.listeners.append(guard.on_event)  # it learns each fault's injection from the timeline
+            guard.start()
+            if on_guard is not None:
+                on_guard(guard)
+            _phase(tl, "warmup", scrape.warmup_s(profile.phases.warmup_s, interval), load, say)
+            _phase(tl, "baseline", profile.phases.baseline_s, load, say)
+            if profile.phases.spike is not None and shape is not None:
+                running = load
+                spike.run(profile, profile.phases.spike, shape, tl,
+                          lambda name, seconds: _phase(tl, name, seconds, running, say))
+            _faults(profile, tl, run_dir, guard, say)
+            _phase(tl, "cooldown", profile.phases.cooldown_s, load, say)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            aborted = guard is not None and guard.tripped is not None
+            status = "aborted" if aborted else "interrupted"
+            reason = (guard.tripped if aborted and guard else None) or str(exc) or "interrupted (SIGINT/SIGTERM)"
+            rule = guard.abort.rule if aborted and guard is not None and guard.abort else None
+            tl.append(Event.RUN_ABORTED if aborted else Event.RUN_INTERRUPTED, reason=reason,
+                      **({"rule": rule} if rule else {}))
+            say(f"run {status}: {reason}")
+        except Exception as exc:  # the target failed us, a fault was refused...: recorded as such, then raised
+            status, reason = "failed", f"{type(exc).__name__}: {exc}"
+            tl.append(Event.RUN_FAILED, reason=reason)
+            raise
+        finally:
+            with shielded(say):  # the clean-up must finish: another Ctrl-C is noted, not obeyed
+                try:
+                    _finish(profile, run_dir, tl, load, guard, ep, started, say, interval, alerts)
+                finally:
+                    driver.teardown()
+                    tl.append(Event.RUN_FINISHED, status=status)
+                    tl.close()
     return RunOutcome(status, reason, started, time.time())
 
 

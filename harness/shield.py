@@ -31,3 +31,22 @@ def shielded(say: Callable[[str], None]) -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM stop what runs inside the block (KeyboardInterrupt in the main thread),
+    whatever the process inherited. A job a non-interactive shell starts in the background (``gameday
+    run ... &`` in a CI script) inherits SIGINT *ignored*, and Python then leaves it ignored: Ctrl-C
+    forwarded to it, and the guard's abort (a SIGINT to itself), would do nothing while the faults
+    went on. A run must always be stoppable, so the block sets both; the previous handlers return after."""
+    previous = {s: signal.signal(s, _interrupt) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import GamedayError, Interrupted, TargetUnavailable
+from harness.shield import interruptible
 
 PLUGIN = Path(__file__).with_name("plugin.py")
 SHAPE = Path(__file__).with_name("shape.py")  # a LoadTestShape that follows the run's phases (a spike)
@@ -268,18 +269,10 @@ def _signal(p: subprocess.Popen[bytes], sig: int) -> None:
 def run(spec: LoadSpec, on_tick: Callable[[LoadRun], None] | None = None) -> None:
     """Run the load to its end; Ctrl-C / SIGTERM stop it cleanly and raise Interrupted."""
     load = LoadRun(spec)
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def _term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _term)
-    try:
+    with interruptible():  # SIGINT stops it even when inherited ignored (a background job of a script)
         try:
             with load:  # start() waits for remote workers: Ctrl-C there is an interruption too
                 load.wait(on_tick)
         except KeyboardInterrupt:
             load.stop(interrupted=True)
             raise Interrupted("load interrupted; Locust stopped, every row written so far is on disk") from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)

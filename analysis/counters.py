@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.prom import Series
+from analysis.prom import Series, held_at
 from analysis.windows import Window
 
 
@@ -67,8 +67,7 @@ def growth(s: Series, w: Window, keep: Callable[[dict[str, str]], bool], min_spa
         v = one["value"].to_numpy(dtype="float64")
         steps = np.diff(v)
         grown = np.concatenate([[0.0], np.where(steps >= 0, steps, v[1:])]).cumsum()  # a drop is a reset
-        at = np.searchsorted(t, grid, side="right") - 1
-        total += np.where(at >= 0, grown[np.clip(at, 0, None)], 0.0)
+        total += np.nan_to_num(held_at(t, grown, grid), nan=0.0)  # nothing grown before its first sample
     inside = np.flatnonzero((grid >= w.start) & (grid <= w.end))
     changes = [int(i) for i in inside if i > 0 and total[i] > total[i - 1]]
     if not changes and len(inside) >= 2 and grid[inside[-1]] - grid[inside[0]] >= min_span_s:

@@ -61,6 +61,14 @@ class Series:
         return df
 
 
+def held_at(t: np.ndarray, v: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The value each gauge-like sample series (``t`` sorted, ``v`` aligned) held at each time of ``at``:
+    the last sample at or before it, NaN before the first."""
+    i = np.searchsorted(t, at, side="right") - 1
+    out: np.ndarray = np.where(i >= 0, v[np.clip(i, 0, None)], np.nan) if len(v) else np.full(len(at), np.nan)
+    return out
+
+
 def read_series(run_dir: Path, name: str) -> Series | None:
     d = run_dir / "prometheus"
     try:

@@ -25,12 +25,8 @@ def shielded(say: Callable[[str], None]) -> Iterator[None]:
         say(f"{signal.Signals(signum).name}: still cleaning up (bounded: evidence, tear-down, verdict); "
             "SIGKILL abandons it")
 
-    previous = {s: signal.signal(s, note) for s in SIGNALS}
-    try:
+    with _handled_by(note):
         yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -44,9 +40,16 @@ def interruptible() -> Iterator[None]:
     run ... &`` in a CI script) inherits SIGINT *ignored*, and Python then leaves it ignored: Ctrl-C
     forwarded to it, and the guard's abort (a SIGINT to itself), would do nothing while the faults
     went on. A run must always be stoppable, so the block sets both; the previous handlers return after."""
-    previous = {s: signal.signal(s, _interrupt) for s in SIGNALS}
+    with _handled_by(_interrupt):
+        yield
+
+
+@contextmanager
+def _handled_by(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """``handler`` for SIGINT and SIGTERM inside the block; the previous handlers after it."""
+    previous = {s: signal.signal(s, handler) for s in SIGNALS}
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for s, old in previous.items():
+            signal.signal(s, old)

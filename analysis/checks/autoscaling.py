@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from analysis.damage import Damage, DamagedEvidence, Evidence
-from analysis.prom import Series, missing_reason, read_series
+from analysis.prom import Series, held_at, missing_reason, read_series
 from analysis.run import Run
 from analysis.verdict import CheckResult, Status, inconclusive
 from analysis.windows import Window
@@ -151,14 +151,18 @@ def _at(df: pd.DataFrame, t: float) -> float | None:
     return None if before.empty else float(before["value"].iloc[-1])
 
 
+def _held(df: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """``_at`` for many times at once (NaN before the first sample)."""
+    return held_at(df["timestamp"].to_numpy(dtype="float64"), df["value"].to_numpy(dtype="float64"), times)
+
+
 def _ratio(h: Hpa) -> pd.DataFrame:
     """metric / target at each metric sample (the target as it stood then)."""
-    rows = []
-    for t, v in zip(h.metric["timestamp"], h.metric["value"], strict=True):
-        target = _at(h.target, float(t))
-        if target and target > 0:
-            rows.append((float(t), float(v) / target))
-    return pd.DataFrame(rows, columns=["timestamp", "ratio"])
+    ts = h.metric["timestamp"].to_numpy(dtype="float64")
+    target = _held(h.target, ts)
+    known = target > 0  # NaN (no target yet) compares False
+    return pd.DataFrame({"timestamp": ts[known], "ratio": h.metric["value"].to_numpy(dtype="float64")[known]
+                         / target[known]})
 
 
 def _first_over_run(ratio: pd.DataFrame, start: float, end: float, hold_s: float) -> tuple[float | None, float | None,
@@ -327,10 +331,7 @@ def _last_kept(h: Hpa, ratio: pd.DataFrame, since: float) -> float:
     A target that stays there is right not to scale in; only after that can a scale-in be due."""
     ts = ratio["timestamp"].to_numpy(dtype="float64")
     rs = ratio["ratio"].to_numpy(dtype="float64")
-    ct = h.current["timestamp"].to_numpy(dtype="float64")
-    cv = h.current["value"].to_numpy(dtype="float64")
-    at = np.searchsorted(ct, ts, side="right") - 1  # the replicas as they stood at each metric sample
-    current = np.where(at >= 0, cv[np.clip(at, 0, None)], 0.0) if len(cv) else np.zeros(len(ts))
+    current = np.nan_to_num(_held(h.current, ts), nan=0.0)  # the replicas as they stood at each metric sample
     kept = (ts >= since) & ((rs > 1 - TOLERANCE) | (np.ceil(current * rs - 1e-9) >= current))
     return float(ts[kept].max()) if kept.any() else since
 

@@ -49,7 +49,8 @@ def throughput(run: Run) -> list[CheckResult]:
         if grew is not None and usable is not None:
             rate = grew.per_min
             ok = rate >= need
-            median = f"; the rate series' median {float(np.median(values)):.1f} beside" if values.size else ""
+            median_v = round(float(np.median(values)), 2) if values.size else None
+            median = f"; the rate series' median {median_v:.1f} beside" if median_v is not None else ""
             out.append(CheckResult(
                 "throughput", Status.PASS if ok else Status.FAIL, round(rate, 2), need, w.label(),
                 f"Prometheus missions_completed_total{{status=\"completed\"}}, its growth inside the window "
@@ -57,8 +58,7 @@ def throughput(run: Run) -> list[CheckResult]:
                 f"{rate:.1f} missions completed/min {'>=' if ok else '<'} {need:g} ({grew.increase:g} completed "
                 f"in the {grew.span_s:.0f} s between two scrapes inside the window{median})",
                 {"client_acks_per_min": round(client_rate, 2), "completed": grew.increase,
-                 "span_s": round(grew.span_s, 3), "rate_series_median": round(float(np.median(values)), 2)
-                 if values.size else None, "resolution": usable.resolution(),
+                 "span_s": round(grew.span_s, 3), "rate_series_median": median_v, "resolution": usable.resolution(),
                  "scrape_interval_s": usable.scrape_interval_s}))
             continue
         if values.size == 0:

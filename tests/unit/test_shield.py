@@ -37,17 +37,24 @@ def inherited_ignoring_sigint(code: str) -> list[str]:
             f"os.execv(sys.executable, [sys.executable, '-c', {code!r}])"]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_run_inherited_with_sigint_ignored_still_stops(sig: signal.Signals) -> None:
-    proc = subprocess.Popen(inherited_ignoring_sigint(CHILD), cwd=ROOT, stdout=subprocess.PIPE, text=True)
+def signalled_when_ready(code: str, sig: signal.Signals) -> tuple[str, int]:
+    """Run ``code`` started with SIGINT ignored, send ``sig`` once it prints "ready": (the rest of its
+    output, its exit code)."""
+    proc = subprocess.Popen(inherited_ignoring_sigint(code), cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        t0 = time.monotonic()
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return out, proc.returncode
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_run_inherited_with_sigint_ignored_still_stops(sig: signal.Signals) -> None:
+    t0 = time.monotonic()
+    out, _ = signalled_when_ready(CHILD, sig)
     assert out.split() == ["stopped", "restored"], out
     assert time.monotonic() - t0 < 5  # the signal stopped it, not the 20 s sleep
 
@@ -56,12 +63,5 @@ def test_without_the_block_an_ignored_sigint_is_ignored() -> None:
     """The control: the same child without ``interruptible()`` sleeps through SIGINT (so the test above
     shows the block at work, not the platform)."""
     child = "import time\nprint('ready', flush=True)\ntime.sleep(3)\nprint('slept', flush=True)\n"
-    proc = subprocess.Popen(inherited_ignoring_sigint(child), stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert out.strip() == "slept" and proc.returncode == 0
+    out, code = signalled_when_ready(child, signal.SIGINT)
+    assert out.strip() == "slept" and code == 0

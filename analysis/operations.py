@@ -43,12 +43,17 @@ class OperationSLO:
 
     p95_ms: float
     max_error_ratio: float
-    min_samples: int
+    min_samples: int  # its failures are judged from this many answers in a window
+    min_p95_samples: int  # its p95 from this many: a nearest-rank p95 rests on the slowest twentieth
     named: bool
 
 
 def slo_for(checks: dict[str, Any], name: str) -> OperationSLO:
-    """``checks.operations[name]`` over the profile's own lines (``p95_ms``, ``max_5xx_ratio``)."""
+    """``checks.operations[name]`` over the profile's own lines (``p95_ms``, ``max_5xx_ratio``). An
+    operation's own ``min_samples`` is its minimum for both figures; unset, its failures take
+    ``min_operation_samples`` and its p95 ``min_p95_samples``: a p95 needs more answers than a failure
+    ratio, since a healthy service's slowest few decide it (3 of 54 crew spawns over 200 ms, a 10 s
+    cool-down on a healthy sandbox whose baseline had 2 of 134 over, made a nearest-rank p95 of 205 ms)."""
     ops = checks.get("operations") or {}
     own = ops.get(name) if isinstance(ops, dict) else None
     own = own if isinstance(own, dict) else {}
@@ -61,6 +66,7 @@ def slo_for(checks: dict[str, Any], name: str) -> OperationSLO:
         p95_ms=pick("p95_ms", "p95_ms"),
         max_error_ratio=pick("max_error_ratio", "max_5xx_ratio"),
         min_samples=int(pick("min_samples", "min_operation_samples")),
+        min_p95_samples=int(pick("min_samples", "min_p95_samples")),
         named=name in ops if isinstance(ops, dict) else False)
 
 

@@ -63,6 +63,7 @@ class ThresholdDefaults:
     max_stuck_missions: int = 0
     mission_p95_s: float = 30
     min_operation_samples: int = 50
+    min_p95_samples: int = 100  # an operation's p95 rests on its n/20 slowest answers: 5 at 100
     min_crew_success: float = 0.99
     recovery_window_s: float = 5.0
     recovery_sustain_s: float = 5.0

@@ -341,12 +341,14 @@ DEFAULT_PROMQL = {
 
 class OperationSLO(_Strict):
     """One operation's own lines, k6-style (``checks.operations["/v1/crews"]``); a field left
-    unset takes the profile's line (``p95_ms``, ``max_5xx_ratio``, ``min_operation_samples``)."""
+    unset takes the profile's line (``p95_ms``, ``max_5xx_ratio``, ``min_operation_samples`` for its failures and
+    ``min_p95_samples`` for its p95)."""
 
     p95_ms: float | None = Field(None, gt=0, description="this operation's p95 outside fault windows")
     max_error_ratio: float | None = Field(None, ge=0, le=1,
                                           description="failed / all requests of this operation, per window")
-    min_samples: int | None = Field(None, ge=1, description="fewer in a window: INCONCLUSIVE for this operation")
+    min_samples: int | None = Field(None, ge=1, description="fewer in a window: INCONCLUSIVE for this operation "
+                                                            "(its p95 and its failures alike)")
 
 
 class HpaExpected(_Strict):
@@ -420,8 +422,12 @@ class Checks(_Strict):
                     "named here with too few samples in a window is INCONCLUSIVE")
     min_operation_samples: int = Field(
         DEFAULTS.min_operation_samples, ge=1,
-        description="an operation is judged in a window once it has this many samples (a nearest-rank "
-                    "p95 of fewer is the 2nd or 3rd largest: noise)")
+        description="an operation's failures are judged in a window once it has this many samples")
+    min_p95_samples: int = Field(
+        DEFAULTS.min_p95_samples, ge=1,
+        description="an operation's p95 is judged in a window once it has this many samples: a nearest-rank "
+                    "p95 rests on the slowest twentieth, 5 answers of 100, 2 of 54 (fewer: only a breach "
+                    "beyond doubt fails)")
     crew_operation: str = Field(DEFAULT_CREW_OPERATION, min_length=1,
                                 description="the request name of a crew spawn (its 201 is the acknowledgement)")
     min_crew_success: float = Field(DEFAULTS.min_crew_success, ge=0, le=1,

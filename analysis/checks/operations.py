@@ -3,8 +3,10 @@
 The mix checks (latency_p95, error_rate_5xx) stay; these stand beside them so that cheap polls
 cannot hide an expensive operation that fails or crawls (analysis.operations). Windows are the
 mix checks' own: p95 outside the fault windows and warm-up; failures in every window but the
-warm-up, a fault's outage left to recovery_time. An operation below its sample minimum in a
-window fails there only when its few samples prove the breach beyond doubt (analysis.doubt: 9 of
+warm-up, a fault's outage left to recovery_time. A p95 needs more samples (``min_p95_samples``,
+100: the slowest twentieth decides it) than a failure ratio (``min_operation_samples``, 50). An
+operation below its sample minimum in a window fails there only when its few samples prove the
+breach beyond doubt (analysis.doubt: 9 of
 30 crew spawns over the line is slow however few they are); otherwise it is not judged there,
 unless the profile names it: then that window is INCONCLUSIVE. A small sample never passes.
 """
@@ -56,14 +58,14 @@ def operation_p95(run: Run) -> list[CheckResult]:
             slo = slo_for(run.checks, name)
             label = f"{w.label()} {name}"
             n = st.requests if st else 0
-            if n < slo.min_samples:
+            if n < slo.min_p95_samples:
                 slow, stalled = _slow_and_stalls(df, name, slo.p95_ms) if st is not None else (0, 0)
                 if st is not None and beyond_doubt(*independent(slow, stalled, n), SLOW_SHARE,
                                                    run.threshold("recovery_alpha")):
                     judged += 1
                     out.append(CheckResult(
                         "operation_p95", Status.FAIL, round(st.p95_ms, 3), slo.p95_ms, label,
-                        f"{_few(name, n, slo.min_samples)}: judged only beyond doubt",
+                        f"{_few(name, n, slo.min_p95_samples)}: judged only beyond doubt",
                         f"{name}: {slow} of {n} answers at or over {slo.p95_ms:g} ms"
                         f"{'' if stalled == slow else f' (in {stalled} stalls)'}, more than 5 % beyond doubt "
                         f"(P = {at_least(*independent(slow, stalled, n), SLOW_SHARE):.1g} if at most 5 % were; "
@@ -74,7 +76,7 @@ def operation_p95(run: Run) -> list[CheckResult]:
                          "mix_p95_ms": None if pd.isna(mix) else round(mix, 3), "small_sample": True}))
                 elif slo.named:
                     out.append(inconclusive("operation_p95", label, f"{name}: {n} samples, fewer than the "
-                                            f"{slo.min_samples} its line needs", slo.p95_ms))
+                                            f"{slo.min_p95_samples} its line needs", slo.p95_ms))
                 continue
             assert st is not None
             judged += 1

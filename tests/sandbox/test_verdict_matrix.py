@@ -21,7 +21,7 @@ STEADY = ["latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "
           "operation_errors", "crew_spawn_success"]
 MISSIONS = ["mission_success", "missions_stuck", "mission_time"]
 ALERTS = ["alert_fired", "alert_routed", "alert_resolved", "no_false_page"]
-# enough crew spawns in the baseline for the crew operation to be judged (min_operation_samples)
+# enough crew spawns in the baseline for the crew operation to be judged (min_p95_samples, 100: ~160 here)
 CREW_SAMPLES = ("phases.baseline_s=30", "load.users=100")
 # the crew mutants make ~3 % of all requests slow or failed: under the mix's 5 % line over a window of
 # hundreds of requests, but a 5 s cool-down (~250 requests, 31 crews) can hold 5 % by chance (seen: the

@@ -102,21 +102,47 @@ def test_a_slow_crew_spawn_hidden_in_the_mix_is_caught(tmp_path: Path) -> None:
     assert statuses(of(run, "latency_p95")) == {Status.PASS}
     p95 = of(run, "operation_p95")
     failed = {(r.window.split()[0], r.details["operation"]) for r in p95 if r.status == Status.FAIL}
-    # 60 crews in the baseline are judged on their p95; the cool-down's 30 are fewer than the default
-    # minimum (50), but 9 of 30 over the line is slow beyond doubt (P ~ 1e-5 if at most 5 % were)
+    # the baseline's 60 crews and the cool-down's 30 are fewer than a p95's default minimum (100), but
+    # 18 of 60 and 9 of 30 over the line are slow beyond doubt (P ~ 1e-5 if at most 5 % were)
     assert failed == {("baseline", CREWS), ("cooldown", CREWS)}
     cool = next(r for r in p95 if r.window.startswith("cooldown") and r.details.get("operation") == CREWS)
     assert cool.details["small_sample"] and cool.details["slow"] == 9 and cool.details["samples"] == 30
     assert "9 of 30 answers at or over 200 ms, more than 5 % beyond doubt" in cool.message
     (tmp_path / "b").mkdir()
     more = write_run(tmp_path / "b", traffic(0, 140, crew_latency=1030, crew_slow_share=0.3),
-                     checks={"min_operation_samples": 20})
-    failed = {(r.window.split()[0], r.details["operation"]) for r in of(more, "operation_p95")
-              if r.status == Status.FAIL}
-    assert failed == {("baseline", CREWS), ("cooldown", CREWS)}
+                     checks={"min_p95_samples": 20})
+    exact = [r for r in of(more, "operation_p95") if r.status == Status.FAIL]
+    assert {(r.window.split()[0], r.details["operation"]) for r in exact} == {("baseline", CREWS), ("cooldown", CREWS)}
+    assert not any(r.details.get("small_sample") for r in exact)  # 20 or more: the exact p95
     crew = next(r for r in p95 if r.status == Status.FAIL)
     assert crew.value is not None and 1030 <= crew.value <= 1035 and "the mix: p95" in crew.message
     assert statuses(of(run, "crew_spawn_success")) == {Status.PASS}
+
+
+def _crews_in(a: float, b: float, n: int, slow_ms: list[float]) -> list[Req]:
+    """``n`` crew spawns spread over [a, b) at 60-64 ms; the first ``len(slow_ms)`` of every
+    ``n // len(slow_ms)`` take those latencies instead (slow answers seconds apart: no stall)."""
+    every = n // len(slow_ms) if slow_ms else n + 1
+    return [Req(a + i * (b - a) / n, slow_ms[i // every] if i % every == 0 and i // every < len(slow_ms)
+                else 60.0 + i % 5, CREWS, 201) for i in range(n)]
+
+
+@pytest.mark.parametrize(("crews", "slow", "verdict"), [
+    (54, [205.0, 220.0, 277.0], None),       # CI's healthy smoke cool-down: 3 of 54, no proof of a breach
+    (108, [205.0, 220.0, 277.0], Status.PASS),  # the same 3 among 108: the exact p95 is a fast answer
+    (108, [205.0] * 6, Status.FAIL),          # 6 of 108 slow: the exact p95 (103rd answer) is over
+    (54, [205.0] * 9, Status.FAIL)])          # 9 of 54: small, but slow beyond doubt (P ~ 0.004)
+def test_a_p95_rests_on_enough_answers(tmp_path: Path, crews: int, slow: list[float], verdict: Status | None) -> None:
+    """A nearest-rank p95 is decided by the slowest twentieth: 3 of 54 crew spawns (a 10 s cool-down
+    of CI's smoke run on a healthy sandbox, 2 of 134 over the line in its baseline) made it 205 ms.
+    Under ``min_p95_samples`` (100) a window fails only beyond doubt and is otherwise not judged."""
+    phases = (("warmup", 0, 10), ("baseline", 10, 40), ("cooldown", 40, 50))
+    reqs = [Req(10 + i / 20, 5.0) for i in range(800)] + _crews_in(10, 40, 150, [])
+    reqs += [Req(40 + i / 50, 5.0) for i in range(500)] + _crews_in(40, 50, crews, slow)
+    run = write_run(tmp_path, reqs, phases=phases)
+    cool = [r for r in of(run, "operation_p95") if r.window.startswith("cooldown") and r.details["operation"] == CREWS]
+    assert {r.status for r in cool} == ({verdict} if verdict else set()), [r.message for r in cool]
+    assert all(r.details.get("small_sample", False) == (crews < 100) for r in cool)
 
 
 def test_a_healthy_mix_passes_every_operation(tmp_path: Path) -> None:

@@ -43,6 +43,9 @@ class Case:
     faults: list[str] = field(default_factory=list)
     required: list[str] = field(default_factory=lambda: list(STEADY))
     failed: frozenset[str] = frozenset()
+    # may fail beside ``failed``, for the same cause: a fifth of the missions never completing takes a
+    # fifth off the completed-missions throughput, at 50 users about 55/min against the 50 line
+    may_fail: frozenset[str] = frozenset()
     mix_passes: bool = False  # the mix checks pass, and the failing check's message shows them passing
     extra: tuple[str, ...] = ()  # more --set, after SHORT
 
@@ -81,13 +84,13 @@ CASES = {
     "crew-spawn-slow-30pct": Case({"crew_spawn_slow_ratio": 0.3, "crew_spawn_slow_ms": 1000},
                                   failed=frozenset({"operation_p95"}), mix_passes=True, extra=CREW_MIX),
     # a fifth of the missions end 'failed' after their work: the success ratio fails; nothing is
-    # stuck or lost, and the other four fifths still clear the throughput line
+    # stuck or lost; the other four fifths are about 55 completed a minute, near the throughput line (may fail)
     "missions-fail-20pct": Case({"mission_fail_ratio": 0.2}, required=[*STEADY, *MISSIONS],
-                                failed=frozenset({"mission_success"})),
+                                failed=frozenset({"mission_success"}), may_fail=frozenset({"throughput"})),
     # a fifth left 'running' for ever with no worker: still in flight after the read-back's bound
     # (checks.mission_settle_s), a failure of its own; those that ended all completed
     "missions-stuck-20pct": Case({"mission_stuck_ratio": 0.2}, required=[*STEADY, *MISSIONS],
-                                 failed=frozenset({"missions_stuck"})),
+                                 failed=frozenset({"missions_stuck"}), may_fail=frozenset({"throughput"})),
     # the P1 rule's for: (60 s) outlasts the DB failover's outage: it never fires in time, nobody is
     # paged (and nothing fired, so neither routing nor resolution has evidence to judge: INCONCLUSIVE)
     "alert-p1-too-slow": Case({}, [_fault("db-failover", "db-failover.json", 40)],
@@ -113,7 +116,7 @@ def test_mutant_is_no_go_for_its_own_reason(name: str, tmp_path: Path) -> None:
     print(f"\n[{name}] {res['verdict']} exit {r.returncode}\n{table}")
     failed = {c["id"] for c in res["checks"] if c["status"] == "FAIL"}
     assert (r.returncode, res["verdict"]) == (1, "NO-GO"), f"{table}\n{r.stderr[-2000:]}"
-    assert failed == set(case.failed), table
+    assert set(case.failed) <= failed <= set(case.failed | case.may_fail), table
     assert not [c for c in res["checks"] if c["status"] == "INCONCLUSIVE" and c["id"] in case.required], table
     report = (run_dir / "report.md").read_text()
     for check in case.failed:

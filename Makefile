@@ -18,7 +18,7 @@ lint: bootstrap
 	$(BIN)/lint-imports --no-logo
 
 typecheck: bootstrap
-	$(BIN)/mypy harness analysis contract sandbox
+	$(BIN)/mypy -p gameday
 
 # the whole suite, sandbox included. PYTEST_N=2 runs it on two pytest-xdist workers: the tests that
 # need a real sandbox stay on one worker, one sandbox at a time (xdist_group "sandbox", tests/conftest.py),
@@ -34,5 +34,5 @@ test-fast: bootstrap
 	$(BIN)/pytest -q -n 2 tests/unit tests/cli -m "not sandbox and not slow"
 
 clean:
-	-$(BIN)/python -m sandbox down
+	-$(BIN)/python -m gameday.sandbox down
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

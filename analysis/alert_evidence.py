@@ -1,9 +1,9 @@
 """The alerting evidence of a run, read once into alert episodes (checklist §5.4).
 
-Three sources, all in the run directory (``contract.rundir``):
+Three sources, all in the run directory (``gameday.contract.rundir``):
 
 * ``alerting/alertmanager.jsonl``: Alertmanager's ``GET /api/v2/alerts`` polled during the run
-  (``harness.alerting``): each active alert with its labels, ``startsAt`` (Prometheus's firing
+  (``gameday.harness.alerting``): each active alert with its labels, ``startsAt`` (Prometheus's firing
   time), state and the receivers Alertmanager routed it to;
 * ``alerting/notifications.jsonl``: what the receivers got (the sandbox's webhook receiver), each
   notification with its arrival time, receiver and Alertmanager's payload;
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.prom import read_series
-from contract import rundir
+from gameday.analysis.prom import read_series
+from gameday.contract import rundir
 
 _FRACTION = re.compile(r"\.(\d+)")
 

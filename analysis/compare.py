@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.checks.samples import server_errors
-from analysis.damage import Evidence, describe
-from analysis.run import NotARun, Run, load_run, require_run
-from contract.exitcodes import ExitCode
+from gameday.analysis.checks.samples import server_errors
+from gameday.analysis.damage import Evidence, describe
+from gameday.analysis.run import NotARun, Run, load_run, require_run
+from gameday.contract.exitcodes import ExitCode
 
 JUDGED = ("baseline", "cooldown")
 
@@ -145,6 +145,6 @@ def compare(baseline_dir: Path, run_dir: Path, tol: Tolerance | None = None) -> 
 
 
 def exit_code(results: list[Comparison]) -> int:
-    """0 pass (marginal warns), 1 a regression (contract.exitcodes)."""
+    """0 pass (marginal warns), 1 a regression (gameday.contract.exitcodes)."""
     regressed = any(c.classification == "fail" for c in results)
     return int(ExitCode.REGRESSION if regressed else ExitCode.NO_REGRESSION)

@@ -12,7 +12,7 @@ not one scrape interval, however coarse the scrape. Each series (one per worker 
 and go under a drain or an autoscaler) is reset-corrected as Prometheus' ``increase()`` is and
 keeps its growth after it ends; their sum is one non-decreasing curve.
 
-Pure: reads a loaded :class:`analysis.prom.Series` only.
+Pure: reads a loaded :class:`gameday.analysis.prom.Series` only.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.prom import Series, held_at
-from analysis.windows import Window
+from gameday.analysis.prom import Series, held_at
+from gameday.analysis.windows import Window
 
 
 @dataclass(frozen=True)

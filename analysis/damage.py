@@ -1,6 +1,6 @@
 """Damaged evidence: what the validating reader found wrong in a run directory, file and line.
 
-The reader (``analysis.run.load_run``) never repairs a damaged file and never crashes on one: it
+The reader (``gameday.analysis.run.load_run``) never repairs a damaged file and never crashes on one: it
 keeps what it can read, records a :class:`Damage` per problem, and the judge makes the checks
 that need that evidence INCONCLUSIVE with the damage as the reason (Jepsen: unknown, with the
 offending item). A torn *last* line (a writer killed mid-line) is not damage: the format allows it.

@@ -1,6 +1,6 @@
 """Errors of the analysis side that the CLI must recognise without importing the judge.
 
-Kept apart from :mod:`analysis.run` (which imports pandas) so that ``harness.cli`` can map them
+Kept apart from :mod:`gameday.analysis.run` (which imports pandas) so that ``gameday.harness.cli`` can map them
 to exit codes while ``gameday --help`` stays light.
 """
 

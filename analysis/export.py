@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contract.atomic import _FLAGS, write_atomic
-from contract.columnar import LOGICAL, iter_stream
-from contract.rundir import ACK_COLUMNS, ACKS_STREAM_GLOB, REQUEST_COLUMNS, REQUESTS_STREAM_GLOB, STREAM_SUFFIX
+from gameday.contract.atomic import _FLAGS, write_atomic
+from gameday.contract.columnar import LOGICAL, iter_stream
+from gameday.contract.rundir import ACK_COLUMNS, ACKS_STREAM_GLOB, REQUEST_COLUMNS, REQUESTS_STREAM_GLOB, STREAM_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ _STORAGE = {logical: storage for logical, (storage, _) in LOGICAL.items()}
 def _export_one(path: Path, target: Path, header: tuple[str, ...]) -> tuple[int, str | None]:
     """Streamed (a file can be large) to a fresh randomly named temporary file, then renamed."""
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, _FLAGS, 0o644)  # never through a planted file or symlink (contract.atomic)
+    fd = os.open(tmp, _FLAGS, 0o644)  # never through a planted file or symlink (gameday.contract.atomic)
     try:
         done = _write_csv(fd, path, header)
     except BaseException:

@@ -1,6 +1,6 @@
 """The history of game days: one summary row per run directory found under a runs directory.
 
-Pure: reads run directories, returns rows; ``analysis.render.history`` writes the page. Each
+Pure: reads run directories, returns rows; ``gameday.analysis.render.history`` writes the page. Each
 row comes from the run's ``results.json`` (what ``gameday run`` / ``gameday judge`` decided).
 A certification run without ``results.json`` is judged now with the same judge, in memory:
 the judge reads only the directory, so the row says what ``gameday judge`` would say, and
@@ -28,11 +28,11 @@ from typing import Any
 
 import yaml
 
-from analysis import results
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.windows import first_event, read_timeline
-from contract.events import Event
+from gameday.analysis import results
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.windows import first_event, read_timeline
+from gameday.contract.events import Event
 
 MAX_DEPTH = 2  # runs/<id>/ and runs/<group>/<id>/ (e.g. one folder per game day)
 

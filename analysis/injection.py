@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.windows import first_event
-from contract.events import RUN_STOPPED, Event
+from gameday.analysis.windows import first_event
+from gameday.contract.events import RUN_STOPPED, Event
 
 
 def injected_at(events: list[dict[str, Any]], fault: str) -> float | None:

@@ -1,6 +1,6 @@
 """The judge: every checker over one loaded run, then the verdict. Pure: reads, returns.
 
-A required check that no checker answered counts as INCONCLUSIVE (analysis.verdict), so a
+A required check that no checker answered counts as INCONCLUSIVE (gameday.analysis.verdict), so a
 missing checker or missing evidence can never turn into a GO.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from analysis.checks import (
+from gameday.analysis.checks import (
     alerts,
     audits,
     autoscaling,
@@ -23,10 +23,10 @@ from analysis.checks import (
     server,
     startup,
 )
-from analysis.damage import Evidence, describe
-from analysis.run import Run, required_damage
-from analysis.verdict import CheckResult, Verdict, guarded, inconclusive, verdict
-from contract.checks import CHECK_IDS
+from gameday.analysis.damage import Evidence, describe
+from gameday.analysis.run import Run, required_damage
+from gameday.analysis.verdict import CheckResult, Verdict, guarded, inconclusive, verdict
+from gameday.contract.checks import CHECK_IDS
 
 Checker = Callable[[Run], Sequence[CheckResult]]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.recorded import percentile
-from contract.checks import DEFAULT_CREW_OPERATION as DEFAULT_CREW_OPERATION  # re-exported
-from contract.checks import default
+from gameday.analysis.recorded import percentile
+from gameday.contract.checks import DEFAULT_CREW_OPERATION as DEFAULT_CREW_OPERATION  # re-exported
+from gameday.contract.checks import default
 
 
 def failed(df: pd.DataFrame) -> pd.Series:

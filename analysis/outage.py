@@ -18,7 +18,7 @@ the share of slow answers is over 5 % with confidence: a one-sided binomial test
 answers are slow" rejected at ``alpha`` (0.05): 4 slow of 21, 6 of 50, 34 of 500. A service that
 stays slow (30 % of crew spawns slow: 6 of 21 on average) is still caught in nearly every window;
 a short stall of two answers is not an outage. The test counts observations that are independent:
-slow answers released within ``analysis.doubt.STALL_S`` (0.1 s) of the first of them are one stall (one pause of
+slow answers released within ``gameday.analysis.doubt.STALL_S`` (0.1 s) of the first of them are one stall (one pause of
 the service delays every request in flight and releases them together: 5 crew spawns answered at
 the same instant, 300 ms late, seen 11 s after a node drain on a healthy sandbox), so they count
 as one slow observation among the window's answers (n less the others). Slow answers spread over
@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.doubt import SLOW_SHARE, at_least, independent, stalls
-from analysis.operations import failed, slo_for
-from contract.checks import DEFAULTS, default
+from gameday.analysis.doubt import SLOW_SHARE, at_least, independent, stalls
+from gameday.analysis.operations import failed, slo_for
+from gameday.contract.checks import DEFAULTS, default
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def _window_breaches(ops: list[_Op], startup_t: np.ndarray, startup_ms: np.ndarr
 
 def _answered_between(requests: pd.DataFrame, t0: float, end: float) -> pd.DataFrame:
     """The requests answered in ``[t0, end)``. The recorded requests are sorted by start time
-    (analysis.recorded): only those started between ``t0`` minus the longest latency and ``end`` can
+    (gameday.analysis.recorded): only those started between ``t0`` minus the longest latency and ``end`` can
     be, so a slice is masked, not every row (at ten million rows, a copy per fault otherwise)."""
     t = requests["t_start"].to_numpy()
     if len(t) > 1 and requests["t_start"].is_monotonic_increasing:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.windows import Window
+from gameday.analysis.windows import Window
 
 
 @dataclass(frozen=True)

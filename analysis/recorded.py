@@ -1,6 +1,6 @@
 """The recorded requests of a run directory, as one DataFrame, and exact statistics over them.
 
-Reads ``requests.*.arrows`` (Arrow IPC streams, one per Locust process: ``analysis.streams``, in
+Reads ``requests.*.arrows`` (Arrow IPC streams, one per Locust process: ``gameday.analysis.streams``, in
 bounded memory) and ``requests.*.csv`` (older runs, and ``gameday export``; a torn last line of
 a killed process is dropped) — nothing else. Percentiles are exact nearest-rank over the raw
 samples, unlike Locust's own, which round response times to two significant digits.
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.damage import Damage, Evidence
-from contract.rundir import ACK_COLUMNS as ACK_NAMES
-from contract.rundir import (
+from gameday.analysis.damage import Damage, Evidence
+from gameday.contract.rundir import ACK_COLUMNS as ACK_NAMES
+from gameday.contract.rundir import (
     ACK_REQUIRED,
     ACKS_GLOB,
     ACKS_STREAM_GLOB,
@@ -65,8 +65,8 @@ def _read_all(run_dir: Path, glob: str, evidence: Evidence, columns: dict[str, s
     frames, damage = [], []
     streams = sorted(run_dir.glob(stream_glob))
     if streams:
-        from analysis.streams import read_streams  # pyarrow: only for a run that has streams
-        from contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA
+        from gameday.analysis.streams import read_streams  # pyarrow: only for a run that has streams
+        from gameday.contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA
 
         schema = ACK_SCHEMA if evidence is Evidence.ACKS else REQUEST_SCHEMA
         df, dmg = read_streams(run_dir, streams, evidence, columns, row, schema, sort_by)

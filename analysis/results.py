@@ -2,7 +2,7 @@
 
 Computed by the judge, written here (compute, then output). A run that did not complete is
 never GO: it is reported with its status, and exits 3 (aborted, interrupted) or 4 (failed: the
-harness or the target could not complete it), as contract.exitcodes decides.
+harness or the target could not complete it), as gameday.contract.exitcodes decides.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from analysis.judge import Judgement
-from analysis.windows import first_event, read_timeline
-from contract.atomic import write_atomic
-from contract.events import Event
-from contract.exitcodes import ExitCode
-from contract.rundir import RESULTS_SCHEMA_VERSION
+from gameday.analysis.judge import Judgement
+from gameday.analysis.windows import first_event, read_timeline
+from gameday.contract.atomic import write_atomic
+from gameday.contract.events import Event
+from gameday.contract.exitcodes import ExitCode
+from gameday.contract.rundir import RESULTS_SCHEMA_VERSION
 
 
 def run_status(run_dir: Path) -> str:

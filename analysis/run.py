@@ -5,7 +5,7 @@ Reads only the run directory. Missing parts load as empty: each check then says 
 lacked (INCONCLUSIVE), never PASS. Damaged parts (a line that is not an event, a latency that is
 not a number, a read-back that is not an object, a threshold that is not a number) are never
 repaired: the valid rest is kept and each damage is recorded with its file and line
-(``analysis.damage``); the judge makes the checks that need that evidence INCONCLUSIVE.
+(``gameday.analysis.damage``); the judge makes the checks that need that evidence INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from analysis.damage import Damage, DamagedEvidence, Evidence
-from analysis.errors import NotARun as NotARun  # re-exported; defined apart so the CLI catches it lightly
-from analysis.recorded import read_acks_checked, read_requests_checked
-from analysis.windows import Window, read_timeline_checked, windows
-from contract import rundir
-from contract.checks import default
+from gameday.analysis.damage import Damage, DamagedEvidence, Evidence
+from gameday.analysis.errors import NotARun as NotARun  # re-exported; defined apart so the CLI catches it lightly
+from gameday.analysis.recorded import read_acks_checked, read_requests_checked
+from gameday.analysis.windows import Window, read_timeline_checked, windows
+from gameday.contract import rundir
+from gameday.contract.checks import default
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Run:
         return [d for d in self.damage if d.evidence in evidence]
 
     def threshold(self, key: str) -> float:
-        """The profile's ``checks.<key>``, else the contract's default (``contract.checks``: the
+        """The profile's ``checks.<key>``, else the contract's default (``gameday.contract.checks``: the
         same the profile's model applies); a value that is not a finite number is damaged evidence
         (never silently the default)."""
         v = self.checks.get(key, default(key))

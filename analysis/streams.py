@@ -1,5 +1,5 @@
-"""The recorded rows of Arrow IPC stream files (``contract.columnar``) as one DataFrame, in
-bounded memory, with the same columns and meaning as the CSV form (``analysis.recorded``).
+"""The recorded rows of Arrow IPC stream files (``gameday.contract.columnar``) as one DataFrame, in
+bounded memory, with the same columns and meaning as the CSV form (``gameday.analysis.recorded``).
 
 Bounded: each batch is decoded once (zstd, one batch of a few thousand rows at a time) and cut
 at once into compact per-column pieces, so the peak is about the final frame plus one batch,
@@ -28,8 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.damage import Damage, Evidence
-from contract.columnar import LOGICAL, iter_stream
+from gameday.analysis.damage import Damage, Evidence
+from gameday.contract.columnar import LOGICAL, iter_stream
 
 _SMALL_INT = {"status": "Int16", "ok": "Int8"}
 COMPACT_ROWS = 1 << 20  # small pieces (one batch each) joined into one block every million rows

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from analysis.damage import DamagedEvidence, describe
-from contract.exitcodes import ExitCode
+from gameday.analysis.damage import DamagedEvidence, describe
+from gameday.contract.exitcodes import ExitCode
 
 
 class Status(enum.StrEnum):

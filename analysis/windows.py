@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.damage import Damage, Evidence, utf8_lines
-from contract.events import Event
+from gameday.analysis.damage import Damage, Evidence, utf8_lines
+from gameday.contract.events import Event
 
 T_MAX = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a datetime can show
 

@@ -31,8 +31,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from load_capture import CREW, MISSION, NGINX_CONF, PORT, run_gameday, run_plain  # noqa: E402
 
-from analysis.recorded import read_requests  # noqa: E402
-from harness.load.runner import PLUGIN  # noqa: E402
+from gameday.analysis.recorded import read_requests  # noqa: E402
+from gameday.harness.load.runner import PLUGIN  # noqa: E402
 
 
 def run_plugin(locustfile: Path, host: str, users: int, seconds: int, out: Path) -> tuple[int, float, int]:

@@ -28,9 +28,9 @@ BUDGET_S = 0.5
 
 
 def once(tree: Path, args: list[str]) -> float:
-    """Seconds for one ``python -m harness.cli ARGS`` in ``tree`` (its sources first on sys.path)."""
+    """Seconds for one ``python -m gameday.harness.cli ARGS`` in ``tree`` (its sources first on sys.path)."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=tree, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "gameday", *args], cwd=tree, capture_output=True, text=True,
                           timeout=60, check=False)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:

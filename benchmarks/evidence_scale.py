@@ -6,7 +6,7 @@ Each (format, size) is one synthetic run directory (600 s, five phases, a 7 s ou
 spawns each with an ack) judged and rendered in a fresh process, so its peak RSS is its own:
 load the run directory, judge, write results.json, report.md, junit.xml, charts and report.html.
 The Arrow run is written as the Locust plugin writes it: one batch per ``--batch-rows`` rows (a
-second at 3,000 requests/s), each by ``contract.columnar``'s encoder. The CSV run has the rows
+second at 3,000 requests/s), each by ``gameday.contract.columnar``'s encoder. The CSV run has the rows
 the plugin used to write. ``--before-tree DIR`` judges the CSV runs with the code in DIR (e.g. an
 ``git archive HEAD`` of the tree before the change) instead of this tree's CSV reader. Also: the
 judged baseline p95 against numpy's nearest rank over the same samples.
@@ -119,7 +119,7 @@ def make_arrow(run_dir: Path, n: int, batch_rows: int, seed: int = 7) -> None:
     """The same rows as the plugin writes them now: Arrow stream batches of ``batch_rows``."""
     import pyarrow as pa
 
-    from contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA, StreamFile, micros, strings
+    from gameday.contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA, StreamFile, micros, strings
 
     acked: list[str] = []
     req = StreamFile(str(run_dir / "requests.local-1.arrows"), REQUEST_SCHEMA)
@@ -152,8 +152,8 @@ def make_arrow(run_dir: Path, n: int, batch_rows: int, seed: int = 7) -> None:
 
 def rewrite(run_dir: Path, out: Path) -> dict[str, int]:
     """The run's request and ack streams re-written batch for batch (the batches its process wrote)
-    by this process's ``contract.columnar`` StreamFile, closed as the plugin closes it."""
-    from contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA, StreamFile, read_stream
+    by this process's ``gameday.contract.columnar`` StreamFile, closed as the plugin closes it."""
+    from gameday.contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA, StreamFile, read_stream
 
     got = {"requests": 0, "acks": 0, "request_batches": 0, "ack_batches": 0}
     for kind, schema in (("requests", REQUEST_SCHEMA), ("acks", ACK_SCHEMA)):
@@ -201,10 +201,10 @@ def peak_rss_mb() -> float:
 
 
 def measure(run_dir: Path) -> dict[str, object]:
-    from analysis import results
-    from analysis.judge import judge
-    from analysis.render import charts, html, junit, markdown
-    from analysis.run import load_run
+    from gameday.analysis import results
+    from gameday.analysis.judge import judge
+    from gameday.analysis.render import charts, html, junit, markdown
+    from gameday.analysis.run import load_run
 
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -238,7 +238,7 @@ def one(fmt: str, n: int, tree: Path, batch_rows: int, check_p95: bool) -> dict[
         t = time.perf_counter()
         if fmt == "csv":
             make_csv(d, n)
-        else:  # written by the tree's own encoder (contract.columnar), as its plugin would
+        else:  # written by the tree's own encoder (gameday.contract.columnar), as its plugin would
             made = _in_tree(tree, "--make", tmp, str(n), str(batch_rows))
             if made.returncode != 0:
                 raise SystemExit(f"{fmt} {n}: writing the run failed:\n{made.stderr[-3000:]}")

@@ -40,7 +40,7 @@ def one_run(i: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="gameday-go-rate-", dir="/tmp"))
     state.chmod(0o755)
     sets = [f"target.sandbox.ports.base={args.port_base}", f"target.sandbox_state_dir={state}", *args.set]
-    argv = [sys.executable, "-m", "harness.cli", "run", args.profile, "--out", str(run_dir),
+    argv = [sys.executable, "-m", "gameday", "run", args.profile, "--out", str(run_dir),
             *[a for s in sets for a in ("--set", s)]]
     t0 = time.monotonic()
     try:
@@ -51,7 +51,7 @@ def one_run(i: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     except subprocess.TimeoutExpired:
         code = "timeout"
     finally:
-        subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
                        capture_output=True, timeout=120, check=False)
         shutil.rmtree(state, ignore_errors=True)
     took = time.monotonic() - t0
@@ -109,7 +109,7 @@ def main() -> int:
     (args.out / "go_rate.json").write_text(json.dumps(summary, indent=2))
     print(f"GO {go}/{len(rows)} = {go / len(rows):.0%} (95 % Wilson interval {ci.low:.0%}-{ci.high:.0%}); "
           f"median {summary['median_seconds']} s per run; {args.out / 'go_rate.json'}")
-    subprocess.run([sys.executable, "-m", "harness.cli", "history", str(args.out)], cwd=ROOT, check=False)
+    subprocess.run([sys.executable, "-m", "gameday", "history", str(args.out)], cwd=ROOT, check=False)
     return 0 if go == len(rows) else 1
 
 

@@ -70,10 +70,10 @@ def make(run_dir: Path, n: int, seed: int = 7) -> None:
 
 
 def measure(run_dir: Path) -> dict[str, float]:
-    from analysis import results
-    from analysis.judge import judge
-    from analysis.render import charts, html, junit, markdown
-    from analysis.run import load_run
+    from gameday.analysis import results
+    from gameday.analysis.judge import judge
+    from gameday.analysis.render import charts, html, junit, markdown
+    from gameday.analysis.run import load_run
 
     t0 = time.perf_counter()
     run = load_run(run_dir)

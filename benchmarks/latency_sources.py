@@ -32,14 +32,14 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.locust_stats import read_final  # noqa: E402
-from analysis.recorded import percentile, read_requests  # noqa: E402
+from gameday.analysis.locust_stats import read_final  # noqa: E402
+from gameday.analysis.recorded import percentile, read_requests  # noqa: E402
 
 PY = sys.executable
 
 
 def sandbox(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PY, "-m", "sandbox", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return subprocess.run([PY, "-m", "gameday.sandbox", *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def server_samples(log: Path, t0: float, t1: float) -> np.ndarray:
@@ -102,7 +102,7 @@ def main() -> int:
                             f"users: {args.users}, spawn_rate: 20}}\n")
             run_dir = Path(tmp) / "run"
             cpu0, wall0 = sandbox_cpu_seconds(st["state_dir"]), time.monotonic()
-            r = subprocess.run([PY, "-m", "harness.cli", "load", str(prof), "--duration", str(args.seconds),
+            r = subprocess.run([PY, "-m", "gameday", "load", str(prof), "--duration", str(args.seconds),
                                 "--out", str(run_dir)], cwd=ROOT, capture_output=True, text=True, check=False)
             if r.returncode != 0:
                 print(r.stderr, file=sys.stderr)

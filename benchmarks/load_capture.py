@@ -30,9 +30,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.locust_stats import read_final  # noqa: E402
-from analysis.recorded import read_requests  # noqa: E402
-from harness.load.runner import LoadRun, LoadSpec, locust_binary  # noqa: E402
+from gameday.analysis.locust_stats import read_final  # noqa: E402
+from gameday.analysis.recorded import read_requests  # noqa: E402
+from gameday.harness.load.runner import LoadRun, LoadSpec, locust_binary  # noqa: E402
 
 PORT = 15790
 NGINX_CONF = """

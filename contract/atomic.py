@@ -17,7 +17,7 @@ import os
 import secrets
 from pathlib import Path
 
-from contract.redact import scrub
+from gameday.contract.redact import scrub
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _ATTEMPTS = 16  # random 64-bit names: a collision even once is already a planted file
@@ -48,7 +48,7 @@ def ensure_dir(path: Path, root: Path | None = None) -> Path:
 def write_atomic(path: Path | str, data: str | bytes, *, root: Path | None = None, mode: int = 0o644,
                  encoding: str = "utf-8", redact: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically (see the module docstring); returns ``path``. Text is
-    scrubbed first (``contract.redact.scrub``: secret shapes and the environment's secrets), so no
+    scrubbed first (``gameday.contract.redact.scrub``: secret shapes and the environment's secrets), so no
     writer can forget to; bytes (images) are written as given, and so is text with ``redact=False``
     (a page whose parts were scrubbed before base64 images went in)."""
     if isinstance(data, str) and redact:

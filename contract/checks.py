@@ -1,8 +1,8 @@
 """The checks model's ids and threshold defaults, stated once.
 
-``harness.profile.Checks`` (the pydantic model a profile is validated with) takes its defaults
+``gameday.harness.profile.Checks`` (the pydantic model a profile is validated with) takes its defaults
 from here, and ``analysis`` reads a threshold the profile left out from here too
-(``analysis.run.Run.threshold``): a default changed in one place is changed for the run, the
+(``gameday.analysis.run.Run.threshold``): a default changed in one place is changed for the run, the
 judge, the charts and the profile's JSON Schema together. Defaults come from the go-live
 checklist (§6.1, §5.4); docs/checks.md gives each its source. Standard library only.
 """
@@ -27,10 +27,10 @@ ALL_CHECK_IDS: tuple[CheckId, ...] = get_args(CheckId)
 # required for GO unless the profile says otherwise (checks.required); the rest are judged when their
 # line or evidence is there
 CHECK_IDS: tuple[CheckId, ...] = ALL_CHECK_IDS[:13]
-# §6.2: required too when the profile has a spike phase (harness.profile.Profile)
+# §6.2: required too when the profile has a spike phase (gameday.harness.profile.Profile)
 AUTOSCALING_CHECKS: tuple[CheckId, ...] = ("autoscale_out", "autoscale_bounds", "autoscale_in", "queue_drained",
                                            "audit_autoscaling")
-# §5.4: alerting under each fault, judged from Alertmanager's evidence (analysis.checks.alerts); required
+# §5.4: alerting under each fault, judged from Alertmanager's evidence (gameday.analysis.checks.alerts); required
 # only where a profile lists them (the sandbox's runs Alertmanager: docs/alerting.md says why not by default)
 ALERTING_CHECKS: tuple[CheckId, ...] = ("alert_fired", "alert_routed", "alert_resolved", "no_false_page")
 # §6.2's HPAs, by HPA name (checks.autoscaling.hpas by default): the core API on CPU 60 % with 3..15 pods, the
@@ -83,5 +83,5 @@ def default(key: str) -> float:
     """The default of ``checks.<key>``; ``KeyError`` for a key that has none (a misspelt key in the
     judge is a bug to see, not a silent default)."""
     if key not in THRESHOLD_KEYS:
-        raise KeyError(f"checks.{key} has no default in contract.checks.ThresholdDefaults")
+        raise KeyError(f"checks.{key} has no default in gameday.contract.checks.ThresholdDefaults")
     return float(getattr(DEFAULTS, key))

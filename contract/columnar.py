@@ -19,7 +19,7 @@ file, which no reader globs); the batch-a-second crash safety is unchanged while
 Storage is compact and exact: times and latencies as integer microseconds (the CSV form wrote
 them with 6 and 3 decimals: ``t_us / 1e6`` and ``lat_us / 1e3`` are the very floats that parsing
 that text gives), names as dictionaries, each batch compressed with zstd. The logical columns
-(``contract.rundir.REQUEST_COLUMNS``) are what a reader returns.
+(``gameday.contract.rundir.REQUEST_COLUMNS``) are what a reader returns.
 
 Used by the Locust plugin (inside Locust's processes), the judge's reader and ``gameday export``;
 imports pyarrow and numpy only.

@@ -1,6 +1,6 @@
 """Every event name ``timeline.jsonl`` may hold, stated once.
 
-``harness.timeline.Timeline.append`` takes a member (or refuses a name that is not one), and
+``gameday.harness.timeline.Timeline.append`` takes a member (or refuses a name that is not one), and
 ``analysis`` finds events by member: a renamed event breaks at import or in mypy, never as a
 check that silently finds nothing. A :class:`enum.StrEnum` member equals its name as read back
 from the JSON (a member equals its ``.value``), so the reader compares parsed lines with
@@ -13,7 +13,7 @@ import enum
 
 
 class Event(enum.StrEnum):
-    # the run (harness.orchestrator, gameday load / fault)
+    # the run (gameday.harness.orchestrator, gameday load / fault)
     RUN_STARTED = "run_started"
     TARGET_READY = "target_ready"
     SCRAPE_INTERVAL = "scrape_interval"
@@ -23,7 +23,8 @@ class Event(enum.StrEnum):
     PHASE_STARTED = "phase_started"
     PHASE_ENDED = "phase_ended"
     OUTAGE_HELD = "outage_held"
-    SPIKE_STEP = "spike_step"  # the users of a spike phase stepped (harness.spike): users, from_users, spawn_rate
+    # the users of a spike phase stepped (gameday.harness.spike): users, from_users, spawn_rate
+    SPIKE_STEP = "spike_step"
     READBACK_DONE = "readback_done"
     AUDITS_COLLECTED = "audits_collected"
     ALERTS_COLLECTED = "alerts_collected"
@@ -34,7 +35,7 @@ class Event(enum.StrEnum):
     RUN_FINISHED = "run_finished"
     # the guard
     GUARD_ABORT = "guard_abort"
-    # one fault (harness.chaos): its Chaos Toolkit experiment, as it happens
+    # one fault (gameday.harness.chaos): its Chaos Toolkit experiment, as it happens
     CHAOS_STARTED = "chaos_started"
     IDENTITY_CHECKED = "identity_checked"
     STEADY_STATE_BEFORE = "steady_state_before"
@@ -64,5 +65,5 @@ def event(name: object) -> Event:
     try:
         return Event(str(name))
     except ValueError:
-        raise ValueError(f"unknown timeline event {name!r}; expected one of contract.events.Event: "
+        raise ValueError(f"unknown timeline event {name!r}; expected one of gameday.contract.events.Event: "
                          f"{', '.join(e.value for e in Event)}") from None

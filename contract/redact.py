@@ -2,7 +2,7 @@
 them: URL user-info, ``Authorization`` / ``Bearer`` / ``Basic`` values, AWS key ids and secret
 keys, Slack webhook paths; and known secret *values* in every form they travel in (as is,
 JSON-escaped, URL-encoded, base64). Standard library only: the writers on both sides and the
-Locust plugin use it (``harness.redact.Redactor`` adds the profile's declared secrets).
+Locust plugin use it (``gameday.harness.redact.Redactor`` adds the profile's declared secrets).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def mask_shapes(text: str) -> str:
 
 
 # Secret values declared in this process (the profile's ``secrets:``, an experiment's resolved
-# secrets), registered by every ``harness.redact.Redactor`` that learns them. Process-wide on
+# secrets), registered by every ``gameday.harness.redact.Redactor`` that learns them. Process-wide on
 # purpose: a writer deep in a collector (read-back, audits, evidence) cannot forget a secret it
 # was never handed. Only ever grows; values are never written anywhere.
 _DECLARED: set[str] = set()

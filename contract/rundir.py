@@ -17,7 +17,8 @@ JUNIT = "junit.xml"
 FIGURES = "figures"
 PROMETHEUS = "prometheus"
 JOURNALS = "journals"
-# alerting (§5.4, harness.alerting -> analysis.alert_evidence): Alertmanager's v2 API polled during the run
+# alerting (§5.4, gameday.harness.alerting -> gameday.analysis.alert_evidence): Alertmanager's v2 API
+# polled during the run
 # (one JSON line per poll: {"t", "alerts": [...]} or {"t", "error"}), what the receivers got (one JSON line per
 # notification: {"t", "receiver", "payload"}), and how the collector fared (url, polls, errors)
 ALERTING = "alerting"

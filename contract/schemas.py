@@ -6,10 +6,10 @@ job or a dashboard that reads our output validates against; tests/unit/test_outp
 fails when a copy differs from what these models generate, and validates files written by a real
 judge and a real ``gameday history`` against them. Regenerate after changing a model:
 
-    .venv/bin/python -m contract.schemas            # rewrites both files in docs/
-    .venv/bin/python -m contract.schemas --check    # exit 1 naming the stale file (CI)
+    .venv/bin/python -m gameday.contract.schemas            # rewrites both files in docs/
+    .venv/bin/python -m gameday.contract.schemas --check    # exit 1 naming the stale file (CI)
 
-The writers (``analysis.results``, ``analysis.render.history``) build plain dicts; these models
+The writers (``gameday.analysis.results``, ``gameday.analysis.render.history``) build plain dicts; these models
 describe them and are not on the writers' path. Needs pydantic, unlike the rest of ``contract``:
 import it only where a schema is wanted (never in the Locust plugin).
 """
@@ -37,7 +37,8 @@ class _Doc(BaseModel):
 class CheckRecord(_Doc):
     """One check over one window."""
 
-    id: str = Field(description="the check's id (contract.checks.CheckId), or run_directory for damaged evidence")
+    id: str = Field(description="the check's id (gameday.contract.checks.CheckId), or run_directory for damaged "
+                                "evidence")
     status: Literal["PASS", "FAIL", "INCONCLUSIVE"]
     value: float | None = Field(description="what was measured; null when nothing could be")
     threshold: float | None = Field(description="the line it was judged against (the profile's, else the default)")
@@ -50,12 +51,13 @@ class CheckRecord(_Doc):
 class Results(_Doc):
     """``results.json``: every check, the verdict and how the run ended."""
 
-    schema_version: Literal[1] = Field(description="contract.rundir.RESULTS_SCHEMA_VERSION (a test keeps them equal)")
+    schema_version: Literal[1] = Field(
+        description="gameday.contract.rundir.RESULTS_SCHEMA_VERSION (a test keeps them equal)")
     run: str = Field(description="the run directory's name")
     status: RunStatus = Field(description="how the collector ended; anything but completed is not a verdict")
     failure: str | None = Field(description="what stopped a run that could not be completed (status failed)")
     verdict: Verdict
-    exit_code: Literal[0, 1, 2, 3, 4] = Field(description="contract.exitcodes.ExitCode for this run")
+    exit_code: Literal[0, 1, 2, 3, 4] = Field(description="gameday.contract.exitcodes.ExitCode for this run")
     required: list[str] = Field(description="the check ids that must pass for GO")
     checks: list[CheckRecord]
 
@@ -99,7 +101,8 @@ class HistoryRow(_Doc):
 class History(_Doc):
     """``history.json``: one row per run directory found under the runs directory."""
 
-    schema_version: Literal[1] = Field(description="contract.rundir.HISTORY_SCHEMA_VERSION (a test keeps them equal)")
+    schema_version: Literal[1] = Field(
+        description="gameday.contract.rundir.HISTORY_SCHEMA_VERSION (a test keeps them equal)")
     runs_dir: str
     rows: list[HistoryRow]
 
@@ -138,12 +141,12 @@ def main(argv: list[str]) -> int:
     if argv == ["--check"]:
         bad = stale()
         for f in bad:
-            print(f"{f}: stale; regenerate with: python -m contract.schemas", file=sys.stderr)
+            print(f"{f}: stale; regenerate with: python -m gameday.contract.schemas", file=sys.stderr)
         return 1 if bad else 0
     if argv:
-        print("usage: python -m contract.schemas [--check]", file=sys.stderr)
+        print("usage: python -m gameday.contract.schemas [--check]", file=sys.stderr)
         return 64
-    from contract.atomic import write_atomic
+    from gameday.contract.atomic import write_atomic
 
     for name in SCHEMAS:
         write_atomic(DOCS / name, render(name), redact=False)  # no secret in a schema; the file must equal it

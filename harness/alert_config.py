@@ -1,6 +1,6 @@
 """The alerting part of a profile (checklist §5.4): where Alertmanager is, and what each fault must raise.
 
-Two sections, imported by :mod:`harness.profile`:
+Two sections, imported by :mod:`gameday.harness.profile`:
 
 * ``target.alertmanager`` (:class:`AlertmanagerAccess`): Alertmanager's URL and how to log in to it
   (basic auth or a bearer token, each a ``${ENV_VAR}`` reference, so no secret is written in the
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.notify.config import REF, resolve
+from gameday.harness.notify.config import REF, resolve
 
 Severity = Literal["P1", "P2", "P3"]
 SEVERITY_ROUTES: dict[Severity, str] = {"P1": "pager", "P2": "ops-channel", "P3": "log"}

@@ -23,9 +23,9 @@ from typing import Any
 
 import requests
 
-from contract import rundir
-from contract.atomic import write_atomic
-from harness.alert_config import AlertmanagerAccess
+from gameday.contract import rundir
+from gameday.contract.atomic import write_atomic
+from gameday.harness.alert_config import AlertmanagerAccess
 
 TIMEOUT_S = 3.0
 

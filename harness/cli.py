@@ -5,7 +5,7 @@ pandas, scipy, matplotlib, Chaos Toolkit, Locust, boto3 and kubernetes are impor
 commands that use them, so ``gameday --help`` and ``gameday validate`` answer within half a
 second (``benchmarks/cli_startup.py``; tests/cli/test_cli_imports.py keeps it so).
 
-The sandbox is a separate program: ``gameday sandbox ...`` runs ``python -m sandbox ...`` in
+The sandbox is a separate program: ``gameday sandbox ...`` runs ``python -m gameday.sandbox ...`` in
 a child process and passes its exit code through, so the harness drives the sandbox only as
 it would drive any target, through its command line, HTTP and Prometheus.
 """
@@ -18,19 +18,19 @@ from typing import Annotated
 
 import typer
 
-from analysis.errors import NotARun
-from contract.atomic import UnsafePath
-from contract.exitcodes import ExitCode
-from harness.app import app
-from harness.errors import GamedayError
-from harness.redact import say_safely
+from gameday.analysis.errors import NotARun
+from gameday.contract.atomic import UnsafePath
+from gameday.contract.exitcodes import ExitCode
+from gameday.harness.app import app
+from gameday.harness.errors import GamedayError
+from gameday.harness.redact import say_safely
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
                                "help_option_names": []})
 def sandbox(ctx: typer.Context) -> None:
     """Manage the embedded sandbox: up | down | status | logs (``gameday sandbox --help``)."""
-    code = subprocess.call([sys.executable, "-m", "sandbox", *ctx.args])
+    code = subprocess.call([sys.executable, "-m", "gameday.sandbox", *ctx.args])
     raise typer.Exit(code)
 
 
@@ -67,17 +67,17 @@ def _register() -> None:
     import importlib
     import pkgutil
 
-    import harness.commands as pkg
+    import gameday.harness.commands as pkg
 
     for mod in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"harness.commands.{mod.name}")
+        importlib.import_module(f"gameday.harness.commands.{mod.name}")
 
 
 def main() -> None:
     _register()
     try:
         # with standalone_mode off, click returns a command's typer.Exit code instead of exiting
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="gameday")
         sys.exit(code if isinstance(code, int) else 0)
     except GamedayError as exc:
         typer.echo(say_safely(f"gameday: {exc}"), err=True)

@@ -1,6 +1,6 @@
 """Target drivers: bring the target up (sandbox) or check it (cluster, external), and back down.
 
-The sandbox is driven through its command line (``python -m sandbox``), as a real cluster
+The sandbox is driven through its command line (``python -m gameday.sandbox``), as a real cluster
 is driven through its APIs: the harness imports nothing of it.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import requests
 
-from harness.errors import BadInput, TargetUnavailable
-from harness.profile import Profile
-from harness.target import Endpoints, endpoints
+from gameday.harness.errors import BadInput, TargetUnavailable
+from gameday.harness.profile import Profile
+from gameday.harness.target import Endpoints, endpoints
 
 
 def flatten(prefix: str, data: Any) -> list[str]:
@@ -31,7 +31,7 @@ def flatten(prefix: str, data: Any) -> list[str]:
 
 
 def _sandbox_cli(profile: Profile, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "sandbox"]
+    argv = [sys.executable, "-m", "gameday.sandbox"]
     if profile.target.sandbox_state_dir is not None:
         argv += ["--state-dir", str(profile.target.sandbox_state_dir)]
     return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=timeout, check=False,
@@ -49,8 +49,8 @@ def _ready(url: str, what: str) -> None:
 
 def _prometheus_ready(ep: Endpoints) -> None:
     """Prometheus answers, with the profile's certificate checks and credentials
-    (harness.promclient): a refused token or an unverifiable certificate says which field."""
-    from harness import promclient
+    (gameday.harness.promclient): a refused token or an unverifiable certificate says which field."""
+    from gameday.harness import promclient
 
     try:
         c = promclient.client(promclient.at(ep.prometheus, ep.prometheus_access))

@@ -1,9 +1,9 @@
 """gameday's own exceptions: adapters translate foreign ones into these at their edge, and the
-CLI maps them to exit codes in one place (harness.cli), with the numbers of contract.exitcodes."""
+CLI maps them to exit codes in one place (gameday.harness.cli), with the numbers of gameday.contract.exitcodes."""
 
 from __future__ import annotations
 
-from contract.exitcodes import ExitCode
+from gameday.contract.exitcodes import ExitCode
 
 
 class GamedayError(Exception):

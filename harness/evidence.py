@@ -1,8 +1,8 @@
 """The Prometheus evidence of a run: range data of every query the checks use, on disk.
 
 Taken at the end of a run (and on abort), for the run's window, at a step that follows the
-scrape interval (:meth:`harness.scrape.ScrapeInterval.step_s`), with every range of the PromQL
-at least four scrape intervals (:func:`harness.scrape.queries_for`). Each query gives
+scrape interval (:meth:`gameday.harness.scrape.ScrapeInterval.step_s`), with every range of the PromQL
+at least four scrape intervals (:func:`gameday.harness.scrape.queries_for`). Each query gives
 ``prometheus/<name>.csv`` (timestamp, value, labels as JSON) and a sidecar
 ``prometheus/<name>.json`` (the PromQL, window, step, scrape interval, counts, and the error if
 it failed): the judge says from it what resolution a Prometheus-only figure has.
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.atomic import write_atomic
-from harness import promclient
-from harness.errors import BadInput
-from harness.promclient import Access, PrometheusError
+from gameday.contract.atomic import write_atomic
+from gameday.harness import promclient
+from gameday.harness.errors import BadInput
+from gameday.harness.promclient import Access, PrometheusError
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Snapshot:
 
 
 def _write_atomic(path: Path, write: Any) -> None:
-    """``write(file)`` into memory, then one atomic write (contract.atomic: temp removed on error)."""
+    """``write(file)`` into memory, then one atomic write (gameday.contract.atomic: temp removed on error)."""
     buf = io.StringIO(newline="")
     write(buf)
     write_atomic(path, buf.getvalue())
@@ -78,7 +78,7 @@ def snapshot_query(prom: promclient.Client, name: str, query: str, start: float,
 def snapshot(prometheus: str | Access, queries: Mapping[str, str], start: float, end: float, step_s: float,
              out_dir: Path, *, scrape_interval_s: float | None = None,
              interval_source: str | None = None) -> list[Snapshot]:
-    """Every query over [start, end], through :mod:`harness.promclient` (certificates verified, the
+    """Every query over [start, end], through :mod:`gameday.harness.promclient` (certificates verified, the
     profile's credentials); Prometheus unreachable, a certificate that does not verify or
     credentials refused make each one a recorded failure that says so (the judge: INCONCLUSIVE).
     ``scrape_interval_s`` (and where it was read) goes into each sidecar."""

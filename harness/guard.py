@@ -34,9 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from contract.events import Event
-from harness.profile import GuardSettings
-from harness.timeline import Timeline
+from gameday.contract.events import Event
+from gameday.harness.profile import GuardSettings
+from gameday.harness.timeline import Timeline
 
 Rule = Literal["error-ratio", "error-ratio-past-recovery-bound", "fault-past-its-bound"]
 RULE_ERRORS: Rule = "error-ratio"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.profile import ClusterTarget
+from gameday.harness.profile import ClusterTarget
 
 DEFAULT_UP_WINDOW_S = 0.0  # autoscaling/v2 HPAScalingRules: scale-up stabilizationWindowSeconds default
 DEFAULT_DOWN_WINDOW_S = 300.0  # ...and scale-down

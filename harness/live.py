@@ -7,7 +7,7 @@ A 4-8 minute run otherwise prints only its phase lines. This shows, once a secon
 * requests/s, the p95 of the last 10 s, requests and failures so far (Locust's live stats, the
   ``load/progress.json`` the plugin writes every second: rounded, the report has the exact ones);
 * the current fault's state, from the timeline events the chaos runner appends;
-* the guard's margin (``harness.guard.Guard.margin``).
+* the guard's margin (``gameday.harness.guard.Guard.margin``).
 
 It only reads: the timeline listener records what it is told, the refresh reads the progress file.
 A failure to draw never reaches the run (Timeline listeners are isolated; the refresh catches).
@@ -27,9 +27,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from contract.events import Event
-from harness.guard import Guard, Margin
-from harness.profile import Profile
+from gameday.contract.events import Event
+from gameday.harness.guard import Guard, Margin
+from gameday.harness.profile import Profile
 
 # what each chaos event says about the fault, in the order they come
 _FAULT_STATE = {

@@ -16,29 +16,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.events import Event
-from harness import promclient, scrape, spike
-from harness.alerting import AlertWatch
-from harness.alerting import finish as finish_alerts
-from harness.audits import collect as collect_audits
-from harness.chaos import experiment as xp
-from harness.chaos import sla_config
-from harness.chaos.runner import run_fault
-from harness.drivers import Driver, driver_for
-from harness.errors import Interrupted
-from harness.evidence import snapshot
-from harness.guard import Guard
-from harness.load import preflight as preflight_load
-from harness.load.acks import acknowledged_mission_ids
-from harness.load.runner import LoadRun, LoadSpec
-from harness.profile import Fault, Profile
-from harness.readback import read_back
-from harness.redact import Redactor, env_secrets
-from harness.rundir import write_profile
-from harness.safety.plan import plan_profile, screen_profile
-from harness.shield import interruptible, shielded
-from harness.target import Endpoints
-from harness.timeline import Listener, Timeline
+from gameday.contract.events import Event
+from gameday.harness import promclient, scrape, spike
+from gameday.harness.alerting import AlertWatch
+from gameday.harness.alerting import finish as finish_alerts
+from gameday.harness.audits import collect as collect_audits
+from gameday.harness.chaos import experiment as xp
+from gameday.harness.chaos import sla_config
+from gameday.harness.chaos.runner import run_fault
+from gameday.harness.drivers import Driver, driver_for
+from gameday.harness.errors import Interrupted
+from gameday.harness.evidence import snapshot
+from gameday.harness.guard import Guard
+from gameday.harness.load import preflight as preflight_load
+from gameday.harness.load.acks import acknowledged_mission_ids
+from gameday.harness.load.runner import LoadRun, LoadSpec
+from gameday.harness.profile import Fault, Profile
+from gameday.harness.readback import read_back
+from gameday.harness.redact import Redactor, env_secrets
+from gameday.harness.rundir import write_profile
+from gameday.harness.safety.plan import plan_profile, screen_profile
+from gameday.harness.shield import interruptible, shielded
+from gameday.harness.target import Endpoints
+from gameday.harness.timeline import Listener, Timeline
 
 Say = Callable[[str], None]
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contract.checks import (
+from gameday.contract.checks import (
     AUTOSCALING_CHECKS,
     CHECK_IDS,
     CHECKLIST_HPAS,
@@ -28,11 +28,11 @@ from contract.checks import (
     CheckId,
     FaultId,
 )
-from harness.alert_config import AlertChecks, AlertmanagerAccess
-from harness.errors import BadInput
-from harness.notify.config import Notify
+from gameday.harness.alert_config import AlertChecks, AlertmanagerAccess
+from gameday.harness.errors import BadInput
+from gameday.harness.notify.config import Notify
 
-__all__ = ["CHECK_IDS", "DEFAULT_RECOVERY_S", "FAULT_IDS", "CheckId", "FaultId"]  # stated in contract.checks
+__all__ = ["CHECK_IDS", "DEFAULT_RECOVERY_S", "FAULT_IDS", "CheckId", "FaultId"]  # stated in gameday.contract.checks
 
 
 class ProfileError(BadInput):
@@ -53,7 +53,7 @@ class AllowList(_Strict):
                                          description="globs every targeted resource name must match")
     providers: list[str] = Field(
         default_factory=list,
-        description="providers a cluster experiment may call besides chaosaws, chaosk8s and harness.chaosext: "
+        description="providers a cluster experiment may call besides chaosaws, chaosk8s and gameday.harness.chaosext: "
                     "a Python module (its functions run as probes only), 'process:<exact path>' or "
                     "'http:<exact url>'")
 
@@ -286,7 +286,7 @@ FAULT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 class Fault(_Strict):
     """One fault: any Chaos Toolkit experiment, run under load and judged by recovery_time against its
-    bound. The checklist's four (``contract.checks.FAULT_IDS``) keep the checklist's bounds unless the
+    bound. The checklist's four (``gameday.contract.checks.FAULT_IDS``) keep the checklist's bounds unless the
     profile changes them; any other id is a custom fault and states its own ``recovery_s``."""
 
     id: str = Field(pattern=FAULT_ID_PATTERN,

@@ -1,8 +1,8 @@
 """One client for the target's Prometheus, as clusters expose it: every caller goes through here.
 
-The evidence snapshot (:mod:`harness.evidence`), the audits (:mod:`harness.audits`), the scrape
-interval (:mod:`harness.scrape`), the target's readiness (:mod:`harness.drivers`) and the SLA
-probes of the Chaos Toolkit extension (:mod:`harness.chaosext.sla`) read the same Prometheus; a
+The evidence snapshot (:mod:`gameday.harness.evidence`), the audits (:mod:`gameday.harness.audits`), the scrape
+interval (:mod:`gameday.harness.scrape`), the target's readiness (:mod:`gameday.harness.drivers`) and the SLA
+probes of the Chaos Toolkit extension (:mod:`gameday.harness.chaosext.sla`) read the same Prometheus; a
 second HTTP client is a second place where certificate checks can be forgotten, so there is one.
 
 * **TLS is verified**, always: with the system's CAs, or with ``ca_bundle`` (a self-signed or
@@ -14,7 +14,7 @@ second HTTP client is a second place where certificate checks can be forgotten, 
   default credential chain, or ``sigv4.aws_profile``).
 * **Secrets are references.** The profile and the experiments' configuration name a file or an
   environment variable, never the secret; it is read when a client is built, kept in memory,
-  and declared to :mod:`contract.redact`, so every file and message gameday writes masks it.
+  and declared to :mod:`gameday.contract.redact`, so every file and message gameday writes masks it.
 
 Every failure is one of :class:`PrometheusError`'s kinds, with a message that names the profile
 field to fix (the certificate, the token, the URL): before a run the CLI makes it exit 64
@@ -38,10 +38,10 @@ from urllib.parse import urlsplit
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from contract.exitcodes import ExitCode
-from contract.redact import declare
-from harness.errors import BadInput, GamedayError
-from harness.profile import PrometheusAccess, Target
+from gameday.contract.exitcodes import ExitCode
+from gameday.contract.redact import declare
+from gameday.harness.errors import BadInput, GamedayError
+from gameday.harness.profile import PrometheusAccess, Target
 
 FIELD = "target.prometheus"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -117,7 +117,7 @@ class Access:
 
 
 def at(url: str, settings: PrometheusAccess | None = None) -> Access:
-    """``url`` reached with ``settings`` (an :class:`harness.target.Endpoints`' URL and access)."""
+    """``url`` reached with ``settings`` (an :class:`gameday.harness.target.Endpoints`' URL and access)."""
     return Access(url.rstrip("/"), settings or PrometheusAccess())
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from contract.atomic import write_atomic
+from gameday.contract.atomic import write_atomic
 
 CHUNK = 1000
 SETTLED = ("completed", "failed")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from contract.redact import (
+from gameday.contract.redact import (
     MASK,
     MIN_LEN,
     SECRET_NAME,
@@ -58,7 +58,7 @@ class Redactor:
     def add(self, values: Iterable[str]) -> None:
         """Learn more secret values (empty ones are ignored)."""
         new = {str(v) for v in values if v is not None and str(v) != ""}
-        declare(new)  # every writer's scrub knows them too (contract.redact)
+        declare(new)  # every writer's scrub knows them too (gameday.contract.redact)
         if new - self._values:
             self._values |= new
             every = {f for v in self._values if len(v) >= MIN_LEN for f in forms(v)}

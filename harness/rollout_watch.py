@@ -12,7 +12,7 @@ keeps:
 * the last listing of the ReplicaSets (revision, revision history, images) and of the events.
 
 The file is rewritten atomically whenever something changed, so a run killed half-way keeps what
-was seen. The schema is :mod:`analysis.rollout_evidence`; the judge is
+was seen. The schema is :mod:`gameday.analysis.rollout_evidence`; the judge is
 ``analysis/checks/rollback.py``.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from analysis.rollout_evidence import (
+from gameday.analysis.rollout_evidence import (
     ROLLOUT_FILE,
     FailureSample,
     Observation,
@@ -33,10 +33,10 @@ from analysis.rollout_evidence import (
     RolloutSettings,
     UnhealthyEvent,
 )
-from contract.atomic import write_atomic
-from contract.events import Event
-from harness.safety.model import FaultPlan
-from harness.timeline import Timeline
+from gameday.contract.atomic import write_atomic
+from gameday.contract.events import Event
+from gameday.harness.safety.model import FaultPlan
+from gameday.harness.timeline import Timeline
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from contract.atomic import write_atomic
-from harness.profile import Profile
-from harness.redact import Redactor
+from gameday.contract.atomic import write_atomic
+from gameday.harness.profile import Profile
+from gameday.harness.redact import Redactor
 
 
 def new_run_dir(profile: Profile, out: Path | None, kind: str = "") -> Path:
@@ -24,7 +24,7 @@ def new_run_dir(profile: Profile, out: Path | None, kind: str = "") -> Path:
         out = Path("runs") / f"{stamp}-{profile.name}{suffix}"
     out.mkdir(parents=True, exist_ok=True)
     if any(out.iterdir()):
-        from harness.errors import BadInput
+        from gameday.harness.errors import BadInput
 
         raise BadInput(f"--out {out}: directory is not empty; choose a new one")
     return out.resolve()

@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from harness import promclient
-from harness.errors import BadInput
-from harness.profile import DEFAULT_PROMQL, Profile, ProfileError
+from gameday.harness import promclient
+from gameday.harness.errors import BadInput
+from gameday.harness.profile import DEFAULT_PROMQL, Profile, ProfileError
 
 RATE_INTERVALS = 4  # a range holds at least four scrapes (Grafana's $__rate_interval)
 MIN_SAMPLES = 2  # fewer than two samples in a range: rate() and increase() have no answer

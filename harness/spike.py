@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from contract.atomic import write_atomic
-from contract.events import Event
-from harness.profile import Profile, Spike
-from harness.timeline import Timeline
+from gameday.contract.atomic import write_atomic
+from gameday.contract.events import Event
+from gameday.harness.profile import Profile, Spike
+from gameday.harness.timeline import Timeline
 
 Phase = Callable[[str, float], None]  # (name, seconds): one timed phase under load
 

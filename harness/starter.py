@@ -5,11 +5,11 @@ repository (``profiles/``, ``experiments/``, ``loadtests/``), where the project 
 gameday carries the same files as data (``[tool.setuptools.data-files]`` in pyproject.toml puts them
 in ``<prefix>/share/gameday/``), so ``gameday run`` with no profile and ``gameday init`` work from any
 directory. They are found in that order: the installation's share/gameday, then the source tree
-(an editable install or a checkout run with ``python -m harness.cli``).
+(an editable install or a checkout run with ``python -m gameday.harness.cli``).
 
 The starter project keeps the repository's layout, so every relative path in a profile
 (``../experiments/...``, ``../loadtests/...``) resolves against the profile's own folder, not the
-working directory (``harness.profile.load``).
+working directory (``gameday.harness.profile.load``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import BadInput
+from gameday.harness.errors import BadInput
 
 # (folder, file glob) of what a starter project gets; the source tree and share/gameday hold the same
 STARTER = (("profiles", "sandbox.yaml"), ("profiles", "smoke.yaml"), ("profiles", "custom-fault.yaml"),
@@ -60,7 +60,7 @@ class Written:
 def init(target: Path, force: bool = False) -> list[Written]:
     """Write the starter project into ``target`` (created if missing). Refuses, writing nothing, when a
     file it would write exists, unless ``force``."""
-    from harness.commands.schema import render as schema_text
+    from gameday.harness.commands.schema import render as schema_text
 
     root = data_root()
     plan: list[tuple[Path, bytes]] = []

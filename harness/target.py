@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.alert_config import AlertmanagerAccess
-from harness.profile import Profile, PrometheusAccess
+from gameday.harness.alert_config import AlertmanagerAccess
+from gameday.harness.profile import Profile, PrometheusAccess
 
 SANDBOX_DEFAULT_BASE = 17000
 

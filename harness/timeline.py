@@ -1,7 +1,7 @@
 """The run's timeline: one JSON object per line, appended and flushed as it happens.
 
 ``{"t": <unix seconds, float>, "event": ..., "phase": ..., ...}``; ``event`` is one of
-:class:`contract.events.Event`, and nothing else is written. Every part of a run (load,
+:class:`gameday.contract.events.Event`, and nothing else is written. Every part of a run (load,
 chaos, guard, orchestrator) writes here through one :class:`Timeline`; a run killed half-way
 leaves every event written so far on disk. Listeners (e.g. notifications) are called with each
 event as written, after the write; one that raises is logged and never breaks the run.
@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from contract.events import Event
-from contract.events import event as as_event
+from gameday.contract.events import Event
+from gameday.contract.events import event as as_event
 
 Clock = Callable[[], float]
 Listener = Callable[[dict[str, Any]], None]
@@ -40,7 +40,7 @@ class Timeline:
         self._file = open(path, "a", encoding="utf-8")
 
     def append(self, event: Event | str, phase: str | None = None, **fields: Any) -> dict[str, Any]:
-        """Write one event. ``event`` is a :class:`contract.events.Event` (a name that is one is taken
+        """Write one event. ``event`` is a :class:`gameday.contract.events.Event` (a name that is one is taken
         as it); any other name raises ``ValueError`` before anything is written: the judge finds
         events only by the contract's names, so an unknown one would be evidence nobody reads."""
         name = as_event(event)

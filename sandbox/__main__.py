@@ -1,4 +1,4 @@
-"""``python -m sandbox`` (what ``gameday sandbox`` runs). The sandbox's own packages are gameday's
+"""``python -m gameday.sandbox`` (what ``gameday sandbox`` runs). The sandbox's own packages are gameday's
 ``[sandbox]`` extra: without them, say which are missing and how to install them, not a traceback
 from a child process half-way through ``up``."""
 

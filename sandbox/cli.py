@@ -1,4 +1,4 @@
-"""``python -m sandbox up|down|status|logs`` (also ``gameday sandbox ...``).
+"""``python -m gameday.sandbox up|down|status|logs`` (also ``gameday sandbox ...``).
 
 Exit codes: 0 done · 1 the sandbox could not be started or is not healthy (busy port, missing
 Debian package, a component that failed: one line names it) · 64 bad input (unknown knob,
@@ -36,7 +36,7 @@ def _fail(msg: str, code: int = 1) -> int:
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
-    """Absolute, never resolved: a symlink is refused (sandbox.statedir), not followed."""
+    """Absolute, never resolved: a symlink is refused (gameday.sandbox.statedir), not followed."""
     d: Path = args.state_dir or config.DEFAULT_STATE_DIR
     return statedir.absolute(d)
 
@@ -82,7 +82,7 @@ def _preflight(cfg: SandboxConfig) -> str | None:
         return str(exc)
     if run_as.user is not None:
         # postgres must be able to reach its data dir: every parent needs o+x (the state dir
-        # itself is 0710 with postgres's group: sandbox.statedir)
+        # itself is 0710 with postgres's group: gameday.sandbox.statedir)
         for parent in cfg.state_dir.parents:
             if parent.exists() and not (parent.stat().st_mode & 0o001):
                 return (f"state directory {cfg.state_dir}: {parent} is not traversable by the "
@@ -139,9 +139,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     config.save(cfg)
     load_or_create_secrets(layout)
     # libpq in every psql, pg_basebackup and wal receiver the controller starts reads the superuser's
-    # password there (sandbox.postgres)
+    # password there (gameday.sandbox.postgres)
     proc = procs.spawn(layout, "controller",
-                       [sys.executable, "-m", "sandbox.controller", "--state", str(layout.root)],
+                       [sys.executable, "-m", "gameday.sandbox.controller", "--state", str(layout.root)],
                        env={"PGPASSFILE": str(layout.pgpass)})
     deadline = time.monotonic() + args.timeout
     st: dict[str, Any] | None = None

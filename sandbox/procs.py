@@ -286,7 +286,7 @@ def stop_named(layout: Layout, name: str, grace: float = 5.0, sig: int = signal.
     return stopped
 
 
-COMPONENT_MARKERS = ("sandbox.controller", "sandbox.app.", "postgres", "pgbouncer", "redis-server",
+COMPONENT_MARKERS = ("gameday.sandbox.controller", "gameday.sandbox.app.", "postgres", "pgbouncer", "redis-server",
                      "redis-sentinel", "prometheus", "nginx")
 # process names (comm) of the programs the sandbox runs; a Postgres backend keeps "postgres"
 COMPONENT_NAMES = frozenset(COMPONENT_MARKERS[2:])

@@ -138,7 +138,7 @@ def sentinel_argv(layout: Layout, name: str) -> list[str]:
 def nginx_conf(layout: Layout, cfg: SandboxConfig) -> str:
     d = layout.nginx
     # Run as root, nginx's workers drop to ``nobody`` by default, which cannot enter the state
-    # directory (0710, the service user's group: sandbox.statedir) to spool a large request body
+    # directory (0710, the service user's group: gameday.sandbox.statedir) to spool a large request body
     # (a read-back of 1000 ids) into tmp/: they run as the service user instead.
     service = procs.RunAs.service()
     user = f"user {service.user} {grp.getgrgid(service.gid).gr_name};\n" if service.user is not None else ""

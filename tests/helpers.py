@@ -131,7 +131,7 @@ class Sandbox:
     base: int
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(self.state_dir),
+        return subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(self.state_dir),
                                *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                               check=False)
 
@@ -227,7 +227,7 @@ def scratch_state(prefix: str = "gameday-test-run-") -> Iterator[Path]:
 
 
 def sandbox_down(state: Path) -> None:
-    subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
                    capture_output=True, timeout=120, check=False)
 
 
@@ -237,8 +237,8 @@ def target(state: Path, base: int = SCRATCH_BASE) -> list[str]:
 
 
 def gameday(*args: str, timeout: float = 400, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The real command line in a child process (``python -m harness.cli``)."""
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    """The real command line in a child process (``python -m gameday.harness.cli``)."""
+    return subprocess.run([sys.executable, "-m", "gameday", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, check=False, env=env)
 
 
@@ -363,7 +363,7 @@ def write_profile(tmp: Path, body: str) -> Path:
 
 def locust_count(run_dir: Path) -> int:
     """The requests Locust itself counted (its final stats in the run directory)."""
-    from analysis.locust_stats import read_final
+    from gameday.analysis.locust_stats import read_final
 
     final = read_final(run_dir)
     assert final is not None, "Locust wrote no final stats"
@@ -520,10 +520,10 @@ def cluster_faults(variant: dict[str, str] | None = None) -> list[dict[str, Any]
 
 def run_cluster_fault(tmp: Path, profile_path: Path, fault_id: str) -> tuple[Any, list[dict[str, Any]], Path]:
     """One fault of the profile through gameday's runner: (result, timeline events, run directory)."""
-    from analysis.windows import read_timeline_file
-    from harness import profile as profile_mod
-    from harness.chaos.runner import run_fault
-    from harness.timeline import Timeline
+    from gameday.analysis.windows import read_timeline_file
+    from gameday.harness import profile as profile_mod
+    from gameday.harness.chaos.runner import run_fault
+    from gameday.harness.timeline import Timeline
 
     p = profile_mod.load(profile_path)
     fault = next(f for f in p.faults if f.id == fault_id)
@@ -543,7 +543,7 @@ def gameday_in_process(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
                        *args: str) -> tuple[int, str, str]:
     """The real command line, in this process: (exit code, stdout, stderr). No interpreter start,
     so a corpus of fifty runs takes seconds rather than minutes as subprocesses."""
-    from harness.cli import main
+    from gameday.harness.cli import main
 
     monkeypatch.setattr(sys, "argv", ["gameday", *args])
     with pytest.raises(SystemExit) as exit_:
@@ -563,7 +563,7 @@ PNG_1X1 = _png_1x1()
 
 
 def charts_drawn_not_laid_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every chart of a judge still drawn from the run (``analysis.render.charts``: the code that reads
+    """Every chart of a judge still drawn from the run (``gameday.analysis.render.charts``: the code that reads
     the evidence), but not laid out or encoded: ``Figure.tight_layout`` does nothing and ``Figure.savefig``
     writes a 1-pixel PNG. Layout and encoding are about 0.8 s of a 1 s ``gameday judge``, the same work
     whatever the run holds; for tests about what a judge writes and where, not about the pictures

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import results
-from analysis.judge import judge
-from analysis.run import load_run
+from gameday.analysis import results
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
 from tests.helpers import inject, make_run, ramp, series, steady
 
 DAY = 86400.0

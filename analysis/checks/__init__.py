@@ -1,1 +1,1 @@
-"""The SLA checks: pure functions over a loaded run (analysis.run.Run) returning CheckResults."""
+"""The SLA checks: pure functions over a loaded run (gameday.analysis.run.Run) returning CheckResults."""

@@ -1,6 +1,6 @@
 """Alerting under every fault (checklist §5.4): did the right people hear of it, and when.
 
-From the alert episodes of :mod:`analysis.alert_evidence` (Alertmanager's v2 API polled during the
+From the alert episodes of :mod:`gameday.analysis.alert_evidence` (Alertmanager's v2 API polled during the
 run, what the receivers got, Prometheus's ``ALERTS``) and the profile's ``checks.alerts``:
 
 * ``alert_fired``: per fault and expected alert, the first matching alert that fired after the
@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from analysis.alert_evidence import AlertDamage, AlertEvidence, Episode, read
-from analysis.damage import Damage, DamagedEvidence, Evidence
-from analysis.injection import injected_at, not_injected_reason
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import first_event
-from contract import rundir
-from contract.events import Event
+from gameday.analysis.alert_evidence import AlertDamage, AlertEvidence, Episode, read
+from gameday.analysis.damage import Damage, DamagedEvidence, Evidence
+from gameday.analysis.injection import injected_at, not_injected_reason
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import first_event
+from gameday.contract import rundir
+from gameday.contract.events import Event
 
 SLACK_S = 1.0  # clocks: Prometheus's firing time against the harness's injection time, one machine or NTP
 SEVERITY_ROUTES = {"P1": "pager", "P2": "ops-channel", "P3": "log"}
@@ -42,7 +42,7 @@ SEVERITY_ROUTES = {"P1": "pager", "P2": "ops-channel", "P3": "log"}
 
 class Expectation(BaseModel):
     """``checks.alerts.expect.<fault>[i]`` as the judge reads it (the profile's model:
-    harness.alert_config.AlertExpectation)."""
+    gameday.harness.alert_config.AlertExpectation)."""
 
     model_config = ConfigDict(extra="ignore")
     alertname: str | None = None
@@ -72,7 +72,7 @@ def _defaults() -> dict[str, list[Expectation]]:
 
 
 class Lines(BaseModel):
-    """``checks.alerts`` as the judge reads it (harness.alert_config.AlertChecks)."""
+    """``checks.alerts`` as the judge reads it (gameday.harness.alert_config.AlertChecks)."""
 
     model_config = ConfigDict(extra="ignore")
     expect: dict[str, list[Expectation]] = Field(default_factory=_defaults)

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from analysis.rollout_evidence import RolloutSettings
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.rollout_evidence import RolloutSettings
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
 
 REDIS_WANT = {"appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction"}
 PGBOUNCER_WANT = {"pool_mode": "transaction", "max_client_conn": "1000", "default_pool_size": "20"}

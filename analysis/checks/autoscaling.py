@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from analysis.damage import Damage, DamagedEvidence, Evidence
-from analysis.prom import Series, held_at, missing_reason, read_series
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import Window
-from contract import rundir
-from contract.checks import CHECKLIST_HPAS
+from gameday.analysis.damage import Damage, DamagedEvidence, Evidence
+from gameday.analysis.prom import Series, held_at, missing_reason, read_series
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import Window
+from gameday.contract import rundir
+from gameday.contract.checks import CHECKLIST_HPAS
 
 TOLERANCE = 0.1  # the HPA controller's default (--horizontal-pod-autoscaler-tolerance)
 SLACK_S = 3.0  # sampling: a scrape every second of a gauge the HPA sets every sync period (2 s on the sandbox)
@@ -54,7 +54,7 @@ def _checklist_hpas() -> dict[str, dict[str, object]]:
 
 
 class Lines(BaseModel):
-    """``checks.autoscaling`` as the judge reads it (the profile's model: harness.profile.AutoscalingChecks)."""
+    """``checks.autoscaling`` as the judge reads it (the profile's model: gameday.harness.profile.AutoscalingChecks)."""
 
     model_config = ConfigDict(extra="ignore")
     scale_up_window_s: float = Field(30, ge=0)

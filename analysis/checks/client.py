@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.checks.samples import in_window, outside_outage, server_errors
-from analysis.prom import read_series
-from analysis.recorded import percentile
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import Window
+from gameday.analysis.checks.samples import in_window, outside_outage, server_errors
+from gameday.analysis.prom import read_series
+from gameday.analysis.recorded import percentile
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import Window
 
 JUDGED_FOR_LATENCY = ("baseline", "cooldown")  # not warm-up, not the fault windows
 FAULT_REST_MIN = 50  # requests a fault window must keep outside its outage to be judged on its own

@@ -27,12 +27,12 @@ from functools import cached_property
 
 import numpy as np
 
-from analysis.checks.platform import baseline_counts, counter_increase
-from analysis.prom import missing_reason, read_series
-from analysis.recorded import percentile
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import Window
+from gameday.analysis.checks.platform import baseline_counts, counter_increase
+from gameday.analysis.prom import missing_reason, read_series
+from gameday.analysis.recorded import percentile
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import Window
 
 END = "end of run"
 IN_FLIGHT = ("queued", "running")
@@ -81,7 +81,7 @@ class Outcomes:
 
 def _windows_of(run: Run) -> dict[str, str]:
     """Each acknowledged mission's window, by its first acknowledgement. The acks are sorted by
-    time (analysis.recorded): a window is a slice; and the dict is built from the end, so a
+    time (gameday.analysis.recorded): a window is a slice; and the dict is built from the end, so a
     mission acknowledged twice keeps its first window without a pass to drop duplicates (an
     hour's soak acknowledges two million missions: each pass over them is a second)."""
     acks = run.acks
@@ -110,7 +110,7 @@ def outcomes(run: Run, check_id: str, limit: float | None) -> Outcomes | CheckRe
     if _last is None or _last[0] is not run:  # four checks ask; a million acks take a second each time
         window = _windows_of(run)
         found = run.readback.found
-        status = found.get  # one look-up a mission, not two (its values are strings: analysis.run checked)
+        status = found.get  # one look-up a mission, not two (its values are strings: gameday.analysis.run checked)
         _last = (run, Outcomes({m: status(m) for m in window}, window))
     return _last[1]
 

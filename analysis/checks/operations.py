@@ -1,12 +1,12 @@
 """Per-operation checks: each request name's p95 and failures per window, and crew-spawn success.
 
 The mix checks (latency_p95, error_rate_5xx) stay; these stand beside them so that cheap polls
-cannot hide an expensive operation that fails or crawls (analysis.operations). Windows are the
+cannot hide an expensive operation that fails or crawls (gameday.analysis.operations). Windows are the
 mix checks' own: p95 outside the fault windows and warm-up; failures in every window but the
 warm-up, a fault's outage left to recovery_time. A p95 needs more samples (``min_p95_samples``,
 100: the slowest twentieth decides it) than a failure ratio (``min_operation_samples``, 50). An
 operation below its sample minimum in a window fails there only when its few samples prove the
-breach beyond doubt (analysis.doubt: 9 of
+breach beyond doubt (gameday.analysis.doubt: 9 of
 30 crew spawns over the line is slow however few they are); otherwise it is not judged there,
 unless the profile names it: then that window is INCONCLUSIVE. A small sample never passes.
 """
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.checks.samples import in_window, outside_outage
-from analysis.doubt import SLOW_SHARE, at_least, beyond_doubt, independent, stalls
-from analysis.operations import DEFAULT_CREW_OPERATION, OperationStats, failed, named_operations, slo_for, stats
-from analysis.recorded import percentile
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.checks.samples import in_window, outside_outage
+from gameday.analysis.doubt import SLOW_SHARE, at_least, beyond_doubt, independent, stalls
+from gameday.analysis.operations import DEFAULT_CREW_OPERATION, OperationStats, failed, named_operations, slo_for, stats
+from gameday.analysis.recorded import percentile
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
 
 # a spike's windows (phases.spike) are judged as the baseline is: the SLA holds under the spike (§6.2)
 P95_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
@@ -28,7 +28,7 @@ CREW_WINDOWS = ("baseline", "spike", "after-spike", "cooldown")
 
 
 def _slow_and_stalls(df: pd.DataFrame, name: str, line: float) -> tuple[int, int]:
-    """An operation's answers at or over ``line`` in ``df``, and the stalls they make (analysis.doubt:
+    """An operation's answers at or over ``line`` in ``df``, and the stalls they make (gameday.analysis.doubt:
     answers a pause released together are one observation)."""
     rows = df[df["name"] == name]
     lat = rows["latency_ms"].to_numpy(dtype="float64")

@@ -14,10 +14,10 @@ import json
 
 import numpy as np
 
-from analysis.prom import Series, missing_reason, read_series
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import Window
+from gameday.analysis.prom import Series, missing_reason, read_series
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import Window
 
 OK_RESULTS = ("ok",)
 

@@ -1,7 +1,7 @@
 """Recovery time per fault: from the injection until the service is back within every SLA.
 
 Every SLA: each operation's failures and p95, and crew start-up, over windows sliding by 1 s
-(analysis.outage); back means it then stayed within them for the sustain time inside the fault
+(gameday.analysis.outage); back means it then stayed within them for the sustain time inside the fault
 window. The fault table gets, per fault, the time to detect (first failure a client saw), the
 outage (first to last failure) and the recovery beside the experiment's own injection-to-
 recovery time. A node drain, and any fault given an error budget (``faults[].error_budget``, custom
@@ -10,12 +10,12 @@ faults too), must also keep its failed requests within it.
 
 from __future__ import annotations
 
-from analysis.checks.samples import fault_outage
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import first_event
-from contract.checks import DEFAULT_RECOVERY_S
-from contract.events import Event
+from gameday.analysis.checks.samples import fault_outage
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import first_event
+from gameday.contract.checks import DEFAULT_RECOVERY_S
+from gameday.contract.events import Event
 
 
 def _s(v: float | None) -> str:

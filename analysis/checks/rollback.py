@@ -2,11 +2,11 @@
 
 Two sources, each judged on its own, then combined here (as latency shows client and histogram):
 
-* **Kubernetes** (``k8s/rollout.json``, :mod:`analysis.rollout_evidence`): the Deployment's
+* **Kubernetes** (``k8s/rollout.json``, :mod:`gameday.analysis.rollout_evidence`): the Deployment's
   revision history and the bad ReplicaSet's ``Unhealthy`` events, polled during the fault. What a
   real cluster holds whatever performs the rollback (Argo Rollouts, a pipeline job, a controller);
 * **Prometheus** (``deployment_rollbacks_total``, ``health_check_failures_total``,
-  ``deployment_revision``: the target contract's series; :func:`analysis.checks.server.automated_rollback`).
+  ``deployment_revision``: the target contract's series; :func:`gameday.analysis.checks.server.automated_rollback`).
 
 The result is FAIL when a source that answered says FAIL, PASS when one says PASS and none FAIL,
 INCONCLUSIVE only when neither answers. When both answer, both are shown and a disagreement is
@@ -34,14 +34,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis import rollout_evidence
-from analysis.checks import server
-from analysis.injection import injected_at, not_injected_reason
-from analysis.rollout_evidence import FailureSample, Observation, RolloutEvidence
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import first_event
-from contract.events import Event
+from gameday.analysis import rollout_evidence
+from gameday.analysis.checks import server
+from gameday.analysis.injection import injected_at, not_injected_reason
+from gameday.analysis.rollout_evidence import FailureSample, Observation, RolloutEvidence
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import first_event
+from gameday.contract.events import Event
 
 CHECK = "automated_rollback"
 FAULT = "bad-release"

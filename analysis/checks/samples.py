@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.outage import Outage, RecoveryLines, outage
-from analysis.run import Run
-from analysis.windows import Window, first_event
-from contract.events import Event
+from gameday.analysis.outage import Outage, RecoveryLines, outage
+from gameday.analysis.run import Run
+from gameday.analysis.windows import Window, first_event
+from gameday.contract.events import Event
 
 
 def in_window(df: pd.DataFrame, w: Window) -> pd.DataFrame:
     """The rows with ``w.start <= t_start < w.end``. The recorded requests are sorted by start time
-    (analysis.recorded): then two binary searches and a slice, no mask over every row and no
+    (gameday.analysis.recorded): then two binary searches and a slice, no mask over every row and no
     copy of every column, which at ten million rows is most of a window's cost."""
     t = df["t_start"].to_numpy()
     if len(t) > 1 and t[0] <= t[-1] and df["t_start"].is_monotonic_increasing:
@@ -41,7 +41,7 @@ def horizon(run: Run, t0: float) -> float:
 
 
 def fault_outage(run: Run, w: Window) -> Outage | None:
-    """The outage of the fault of window ``w`` (analysis.outage); None if it was never injected."""
+    """The outage of the fault of window ``w`` (gameday.analysis.outage); None if it was never injected."""
     return next((o for o in outages(run) if o.fault == w.fault), None)
 
 

@@ -1,6 +1,6 @@
 """Checks over the Prometheus evidence: throughput, automated rollback.
 
-Each reads the snapshotted series of the run directory only (analysis.prom). A series that
+Each reads the snapshotted series of the run directory only (gameday.analysis.prom). A series that
 failed or came back empty makes the check INCONCLUSIVE, with the reason.
 """
 
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.counters import growth
-from analysis.injection import injected_at, not_injected_reason
-from analysis.prom import missing_reason, read_series
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import Window, first_event
-from contract.events import Event
+from gameday.analysis.counters import growth
+from gameday.analysis.injection import injected_at, not_injected_reason
+from gameday.analysis.prom import missing_reason, read_series
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import Window, first_event
+from gameday.contract.events import Event
 
 STEADY = ("baseline",)
 # the shortest stretch of a window a counter's growth is turned into a rate over (and never less
@@ -28,7 +28,7 @@ def _steady_windows(run: Run) -> list[Window]:
 
 def throughput(run: Run) -> list[CheckResult]:
     """Missions completed per minute in the baseline: from the growth of ``missions_completed_total``
-    inside the window where the raw counter was snapshotted (analysis.counters: the rate series'
+    inside the window where the raw counter was snapshotted (gameday.analysis.counters: the rate series'
     points average a range that reaches back before a short baseline), else the median of the rate
     series as the profile's PromQL computes it."""
     need = run.threshold("missions_per_min")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.prom import missing_reason, read_series
-from analysis.recorded import percentile
-from analysis.run import Run
-from analysis.verdict import CheckResult, Status, inconclusive
-from analysis.windows import Window
+from gameday.analysis.prom import missing_reason, read_series
+from gameday.analysis.recorded import percentile
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import CheckResult, Status, inconclusive
+from gameday.analysis.windows import Window
 
 STEADY = ("baseline",)
 

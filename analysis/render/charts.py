@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis import alert_evidence
-from analysis.checks.samples import outages, server_errors
-from analysis.prom import read_series
-from analysis.render import binned
-from analysis.render.replicas import replicas
-from analysis.run import Run
-from contract.events import Event
+from gameday.analysis import alert_evidence
+from gameday.analysis.checks.samples import outages, server_errors
+from gameday.analysis.prom import read_series
+from gameday.analysis.render import binned
+from gameday.analysis.render.replicas import replicas
+from gameday.analysis.run import Run
+from gameday.contract.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _shade(ax: Axes, run: Run, origin: float) -> None:
             ax.axvline(float(e["t"]) - origin, color="#cc0000", lw=1, ls="--")
         elif e.get("event") == Event.FAULT_RECOVERED:
             ax.axvline(float(e["t"]) - origin, color="#38761d", lw=1, ls=":")
-    for o in outages(run):  # as the clients lived it (analysis.outage)
+    for o in outages(run):  # as the clients lived it (gameday.analysis.outage)
         if o.first_failure_s is not None:
             ax.axvline(o.injected + o.first_failure_s - origin, color="#e69138", lw=1, ls="-.")
         if o.back_at is not None:

@@ -23,9 +23,9 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from analysis.history import Row, fault_ids
-from contract.atomic import write_atomic
-from contract.rundir import HISTORY_SCHEMA_VERSION
+from gameday.analysis.history import Row, fault_ids
+from gameday.contract.atomic import write_atomic
+from gameday.contract.rundir import HISTORY_SCHEMA_VERSION
 
 TEMPLATES = Path(__file__).parent / "templates"
 THRESHOLD_COLOUR = "#cc0000"
@@ -214,7 +214,7 @@ def render(rows: Sequence[Row], title: str, pngs: dict[str, bytes]) -> str:
 
 
 def to_json(rows: Sequence[Row], runs_dir: Path) -> str:
-    """``history.json``; docs/history.schema.json (generated from contract.schemas.History) describes it."""
+    """``history.json``; docs/history.schema.json (generated from gameday.contract.schemas.History) describes it."""
     return json.dumps({"schema_version": HISTORY_SCHEMA_VERSION, "runs_dir": str(runs_dir),
                        "rows": [r.as_dict() for r in rows]}, indent=2)
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import jinja2
 
-from analysis.judge import Judgement
-from analysis.render import tables
-from analysis.run import Run
-from analysis.verdict import Status
-from contract.atomic import ensure_dir, write_atomic
-from contract.redact import scrub
+from gameday.analysis.judge import Judgement
+from gameday.analysis.render import tables
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import Status
+from gameday.contract.atomic import ensure_dir, write_atomic
+from gameday.contract.redact import scrub
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gameday {{ verdict }} — {{ run }}</title>

@@ -10,9 +10,9 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from analysis.judge import Judgement
-from analysis.verdict import Status
-from contract.atomic import write_atomic
+from gameday.analysis.judge import Judgement
+from gameday.analysis.verdict import Status
+from gameday.contract.atomic import write_atomic
 
 # characters XML 1.0 cannot hold at all, even escaped (control characters, lone surrogates)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import jinja2
 
-from analysis.checks.missions import shown
-from analysis.judge import Judgement
-from analysis.render import tables
-from analysis.run import Run
-from analysis.verdict import Status
-from analysis.windows import first_event
-from contract.atomic import write_atomic
-from contract.events import Event
+from gameday.analysis.checks.missions import shown
+from gameday.analysis.judge import Judgement
+from gameday.analysis.render import tables
+from gameday.analysis.run import Run
+from gameday.analysis.verdict import Status
+from gameday.analysis.windows import first_event
+from gameday.contract.atomic import write_atomic
+from gameday.contract.events import Event
 
 TEMPLATE = """\
 # gameday: {{ verdict }}{% if status != "completed" %} — run {{ status | upper }}{% endif %}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from matplotlib.axes import Axes
 
-from analysis.checks.autoscaling import load_hpas, spike_windows
-from analysis.run import Run
+from gameday.analysis.checks.autoscaling import load_hpas, spike_windows
+from gameday.analysis.run import Run
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.checks.samples import in_window
-from analysis.judge import Judgement
-from analysis.operations import OperationStats, stats
-from analysis.run import Run
-from contract.events import Event
+from gameday.analysis.checks.samples import in_window
+from gameday.analysis.judge import Judgement
+from gameday.analysis.operations import OperationStats, stats
+from gameday.analysis.run import Run
+from gameday.contract.events import Event
 
 
 @dataclass(frozen=True)

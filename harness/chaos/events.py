@@ -28,9 +28,9 @@ from typing import Any
 
 from chaoslib.run import RunEventHandler
 
-from contract.events import Event
-from harness.redact import Redactor, leaves
-from harness.timeline import Timeline
+from gameday.contract.events import Event
+from gameday.harness.redact import Redactor, leaves
+from gameday.harness.timeline import Timeline
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

@@ -2,7 +2,7 @@
 
 This is the adapter's edge for everything that happens before an experiment runs: a file that
 is not JSON/YAML, an experiment chaoslib finds invalid, a configuration that cannot be loaded
-all raise :class:`~harness.errors.ExperimentError` (exit 64) naming the file.
+all raise :class:`~gameday.harness.errors.ExperimentError` (exit 64) naming the file.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,17 +20,17 @@ from typing import Any, Literal
 
 import yaml
 
-from harness.errors import ExperimentError
+from gameday.harness.errors import ExperimentError
 
 Kind = Literal["sandbox", "cluster", "neutral"]
 Section = Literal["hypothesis", "method", "rollbacks"]
 
 # provider modules that act on one kind of target; anything else is neutral (SLA probes, stdlib)
-SANDBOX_MODULES = ("sandbox.chaos",)
-CLUSTER_MODULES = ("chaosaws", "chaosk8s", "harness.chaosext.k8s", "harness.chaosext.release",
-                   "harness.chaosext.aws")
-KUBE_MODULES = ("chaosk8s", "harness.chaosext.k8s", "harness.chaosext.release")
-AWS_MODULES = ("chaosaws", "harness.chaosext.aws")
+SANDBOX_MODULES = ("gameday.sandbox.chaos",)
+CLUSTER_MODULES = ("chaosaws", "chaosk8s", "gameday.harness.chaosext.k8s", "gameday.harness.chaosext.release",
+                   "gameday.harness.chaosext.aws")
+KUBE_MODULES = ("chaosk8s", "gameday.harness.chaosext.k8s", "gameday.harness.chaosext.release")
+AWS_MODULES = ("chaosaws", "gameday.harness.chaosext.aws")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,42 @@ def load(path: Path) -> dict[str, Any]:
         raise ExperimentError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}: an experiment is a mapping, got {type(data).__name__}")
+    for was, now in renamed_modules(data):
+        warnings.warn(f"{path}: provider module {was} is now {now}; it is read as {now} (rename it in the "
+                      "experiment: an installed gameday has no module named "
+                      f"{was.split('.')[0]})", RenamedModule, stacklevel=2)
     return data
+
+
+class RenamedModule(UserWarning):
+    """An experiment names a provider module by its name before gameday became one package."""
+
+
+# gameday's packages before they became one (gameday.harness, gameday.sandbox, ...)
+_OLD_NAME = re.compile(r"^(harness|analysis|contract|sandbox)(\.|$)")
+
+
+def renamed_modules(node: Any) -> list[tuple[str, str]]:
+    """Rewrite, in place, every Python provider anywhere in ``node`` whose module has one of
+    gameday's old top-level names (``harness.chaosext.sla``, ``sandbox.chaos.actions``) to its name
+    in the one package (``gameday.harness.chaosext.sla``): a team's experiments written before the
+    rename keep running, and what is screened, pinned and run is the module that runs. Returns
+    (old, new) for each rewrite."""
+    out: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        provider = node.get("provider")
+        if isinstance(provider, dict) and provider.get("type") == "python":
+            module = provider.get("module")
+            if isinstance(module, str) and _OLD_NAME.match(module):
+                provider["module"] = f"gameday.{module}"
+                out.append((module, provider["module"]))
+        for key, value in node.items():
+            if key != "provider":
+                out += renamed_modules(value)
+    elif isinstance(node, list):
+        for item in node:
+            out += renamed_modules(item)
+    return out
 
 
 def validate(experiment: Mapping[str, Any], path: Path) -> None:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from contract.atomic import write_atomic
-from harness.redact import Redactor
+from gameday.contract.atomic import write_atomic
+from gameday.harness.redact import Redactor
 
 
 def write(path: Path, journal: dict[str, Any], redactor: Redactor) -> Path:

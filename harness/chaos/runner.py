@@ -2,7 +2,7 @@
 
     result = run_fault(fault, timeline, run_dir, profile)
 
-1. plan it (:func:`harness.safety.plan.plan_fault`): allow-list, targets resolved, dynamic
+1. plan it (:func:`gameday.harness.safety.plan.plan_fault`): allow-list, targets resolved, dynamic
    configuration pinned; anything refused raises before anything is injected;
 2. run the experiment with chaoslib (``run_experiment``), rollback strategy "always" passed in
    the settings (chaoslib reads the experiment's ``runtime`` block only in the ``chaos`` CLI);
@@ -26,19 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.events import Event
-from harness import rollout_watch
-from harness.chaos import experiment as xp
-from harness.chaos import journal as journal_file
-from harness.chaos.events import Received, Recorder, SignalGuard
-from harness.errors import ChaosFailed, ExperimentError, GamedayError, Interrupted, NotAllowed
-from harness.profile import Fault, Profile
-from harness.redact import Redactor, env_secrets, leaves
-from harness.safety.identity import IdentityGate
-from harness.safety.model import FaultPlan
-from harness.safety.plan import plan_fault
-from harness.safety.screen import write_decisions
-from harness.timeline import Timeline
+from gameday.contract.events import Event
+from gameday.harness import rollout_watch
+from gameday.harness.chaos import experiment as xp
+from gameday.harness.chaos import journal as journal_file
+from gameday.harness.chaos.events import Received, Recorder, SignalGuard
+from gameday.harness.errors import ChaosFailed, ExperimentError, GamedayError, Interrupted, NotAllowed
+from gameday.harness.profile import Fault, Profile
+from gameday.harness.redact import Redactor, env_secrets, leaves
+from gameday.harness.safety.identity import IdentityGate
+from gameday.harness.safety.model import FaultPlan
+from gameday.harness.safety.plan import plan_fault
+from gameday.harness.safety.screen import write_decisions
+from gameday.harness.timeline import Timeline
 
 SETTINGS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
 

@@ -1,9 +1,9 @@
 """The SLA probes' configuration, from the profile alone: one source of thresholds.
 
-The experiments' steady-state probes (:mod:`harness.chaosext.sla`) read ``${sla_p95_ms}``,
+The experiments' steady-state probes (:mod:`gameday.harness.chaosext.sla`) read ``${sla_p95_ms}``,
 ``${sla_5xx_ratio}`` and ``${sla_window_s}``. No experiment file carries a threshold: under
 gameday they are the profile's ``checks.p95_ms`` and ``checks.max_5xx_ratio``, and the window is
-at least four scrape intervals (:mod:`harness.scrape`), so the probe that decides whether a
+at least four scrape intervals (:mod:`gameday.harness.scrape`), so the probe that decides whether a
 fault is injected and the judge that decides the verdict cannot disagree. A fault's
 ``configuration`` that tries to set a threshold is refused (exit 64, naming the field): a second
 place to write a threshold is a second truth.
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.profile import Fault, Profile, ProfileError
-from harness.scrape import ScrapeInterval, sla_window_field
+from gameday.harness.profile import Fault, Profile, ProfileError
+from gameday.harness.scrape import ScrapeInterval, sla_window_field
 
 # configuration key of the probes -> the profile field it comes from
 THRESHOLD_KEYS: dict[str, str] = {"sla_p95_ms": "checks.p95_ms", "sla_5xx_ratio": "checks.max_5xx_ratio"}

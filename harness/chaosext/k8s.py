@@ -111,7 +111,7 @@ def pick_node(
     return name
 
 
-# ---- shared with harness.safety (pure, or taking an API client) -----------------------------
+# ---- shared with gameday.harness.safety (pure, or taking an API client) -----------------------------
 def choose_node(nodes: Iterable[Any], pods_per_node: Mapping[str, int]) -> str | None:
     """See :func:`pick_node`: deterministic, so the plan and the run pick the same node."""
     usable = [str(n.metadata.name) for n in nodes if node_ready(n) and not (n.spec and n.spec.unschedulable)]

@@ -3,7 +3,7 @@
 chaosk8s can roll a deployment (restart) but not change its image nor undo a rollout; the
 bad-release experiment needs both: ship an image whose health checks fail, let the platform's
 automated rollback act (verified with chaosk8s deployment probes and
-:func:`harness.chaosext.k8s.wait_for_image`), and, in the rollbacks, make sure the good image
+:func:`gameday.harness.chaosext.k8s.wait_for_image`), and, in the rollbacks, make sure the good image
 is back whatever happened (:func:`restore_image`, idempotent). :func:`rollout_undo` does what
 ``kubectl rollout undo`` does, for experiments that want exactly that.
 """
@@ -14,7 +14,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 from kubernetes.client.exceptions import ApiException
 
-from harness.chaosext.k8s import apps_api, container_of, read_deployment, refuse_placeholder, revision_of
+from gameday.harness.chaosext.k8s import apps_api, container_of, read_deployment, refuse_placeholder, revision_of
 
 __all__ = ["restore_image", "rollout_undo", "set_image"]
 

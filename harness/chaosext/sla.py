@@ -24,7 +24,7 @@ window that still holds the fault".
 Configuration keys: ``prometheus_url`` (required), ``prometheus_timeout_s`` (default 5), and for a
 Prometheus behind TLS and auth the ``prometheus_ca_bundle``, ``prometheus_bearer_token_file`` /
 ``_env``, ``prometheus_basic_auth_*`` and ``prometheus_sigv4_*`` keys that gameday fills from the
-profile's ``target.prometheus`` (:data:`harness.promclient.CONFIG_KEYS`: references to files and
+profile's ``target.prometheus`` (:data:`gameday.harness.promclient.CONFIG_KEYS`: references to files and
 variables, never the secret). Certificates are always verified.
 
 The thresholds have no default here and none is written in the experiment files: gameday passes
@@ -41,10 +41,10 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from contract.checks import DEFAULTS
-from harness import promclient
-from harness.errors import GamedayError
-from harness.promclient import PrometheusError, PrometheusUnreachable
+from gameday.contract.checks import DEFAULTS
+from gameday.harness import promclient
+from gameday.harness.errors import GamedayError
+from gameday.harness.promclient import PrometheusError, PrometheusUnreachable
 
 __all__ = ["error_ratio_within", "latency_quantile_within"]
 
@@ -123,7 +123,7 @@ def error_ratio_within(
 
 
 class _Prometheus:
-    """Instant queries through :mod:`harness.promclient` (certificates verified, the profile's
+    """Instant queries through :mod:`gameday.harness.promclient` (certificates verified, the profile's
     credentials); every failure becomes an ActivityFailed that says what and where."""
 
     def __init__(self, configuration: Configuration) -> None:

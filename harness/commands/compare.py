@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from contract.rundir import REQUESTS_GLOB, REQUESTS_STREAM_GLOB
-from harness.app import app
-from harness.errors import BadInput
+from gameday.contract.rundir import REQUESTS_GLOB, REQUESTS_STREAM_GLOB
+from gameday.harness.app import app
+from gameday.harness.errors import BadInput
 
 if TYPE_CHECKING:
-    from analysis.compare import Comparison
+    from gameday.analysis.compare import Comparison
 
 
 @app.command(name="compare")
@@ -33,7 +33,7 @@ def compare_cmd(
             raise BadInput(f"{d}: not a run directory with recorded requests")
     if not 0 <= marginal <= fail:
         raise BadInput(f"--marginal {marginal} / --fail {fail}: expected 0 <= marginal <= fail")
-    from analysis.compare import Tolerance, Unusable, compare, exit_code  # scipy, pandas: only when comparing
+    from gameday.analysis.compare import Tolerance, Unusable, compare, exit_code  # scipy, pandas: only when comparing
 
     try:
         results = compare(baseline, run, Tolerance(marginal=marginal, fail=fail))

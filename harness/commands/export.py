@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 
-from contract.rundir import ACKS_STREAM_GLOB, REQUESTS_STREAM_GLOB, TIMELINE
-from harness.app import app
-from harness.errors import BadInput
+from gameday.contract.rundir import ACKS_STREAM_GLOB, REQUESTS_STREAM_GLOB, TIMELINE
+from gameday.harness.app import app
+from gameday.harness.errors import BadInput
 
 
 @app.command(name="export")
@@ -32,7 +32,7 @@ def export_cmd(
     target = out if out is not None else run_dir / "export"
     if target.resolve() == run_dir.resolve():
         raise BadInput(f"--out {target}: the run directory itself; the reader would count every request twice")
-    from analysis.export import export  # pyarrow: only when exporting
+    from gameday.analysis.export import export  # pyarrow: only when exporting
 
     try:
         done = export(run_dir, target)

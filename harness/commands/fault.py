@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from contract.events import Event
-from harness.app import app
-from harness.errors import BadInput, GamedayError
+from gameday.contract.events import Event
+from gameday.harness.app import app
+from gameday.harness.errors import BadInput, GamedayError
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a field: path.to.field=value")]
 
@@ -26,11 +26,11 @@ def fault(
     = None,
 ) -> None:
     """Run one fault's experiment against the target (Ctrl-C: rollbacks run, exit 3)."""
-    from harness import profile as profile_mod
-    from harness.chaos.runner import run_fault  # Chaos Toolkit: only when a fault runs
-    from harness.redact import Redactor, env_secrets
-    from harness.rundir import new_run_dir, write_profile
-    from harness.timeline import Timeline
+    from gameday.harness import profile as profile_mod
+    from gameday.harness.chaos.runner import run_fault  # Chaos Toolkit: only when a fault runs
+    from gameday.harness.redact import Redactor, env_secrets
+    from gameday.harness.rundir import new_run_dir, write_profile
+    from gameday.harness.timeline import Timeline
 
     p = profile_mod.load(profile, set_ or [])
     chosen = next((f for f in p.faults if f.id == fault_id), None)

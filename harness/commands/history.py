@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from harness.app import app
-from harness.errors import BadInput
-from harness.redact import say_safely
+from gameday.harness.app import app
+from gameday.harness.errors import BadInput
+from gameday.harness.redact import say_safely
 
 if TYPE_CHECKING:
-    from analysis.history import Row
+    from gameday.analysis.history import Row
 
 
 def _check(runs_dir: Path, out: Path) -> None:
     """Refuse, naming the path, rather than write an empty page somewhere unexpected."""
-    from analysis.history import find_runs
+    from gameday.analysis.history import find_runs
     if not runs_dir.exists():
         raise BadInput(f"{runs_dir}: no such directory")
     if not runs_dir.is_dir():
@@ -54,8 +54,8 @@ def history(
     verdict), from the run directories alone; history.json beside it. Exit 0, 64 bad input."""
     target = out if out is not None else runs_dir / "index.html"
     _check(runs_dir, target)
-    from analysis.history import collect  # pandas, matplotlib: only when a page is built
-    from analysis.render import history as page
+    from gameday.analysis.history import collect  # pandas, matplotlib: only when a page is built
+    from gameday.analysis.render import history as page
 
     rows = collect(runs_dir, target.parent)
     data = page.write(target, rows, runs_dir)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from harness.app import app
+from gameday.harness.app import app
 
 
 @app.command()
@@ -17,7 +17,7 @@ def init(
 ) -> None:
     """Write a starter project: sandbox, smoke, custom-fault and cluster profiles, the experiments, the
     locustfile. Exit 64 (writing nothing) if a file exists, unless --force."""
-    from harness.starter import init as write_starter
+    from gameday.harness.starter import init as write_starter
 
     written = write_starter(directory, force)
     for w in written:

@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from contract.events import Event
-from harness.app import app
-from harness.errors import BadInput
+from gameday.contract.events import Event
+from gameday.harness.app import app
+from gameday.harness.errors import BadInput
 
 if TYPE_CHECKING:
-    from harness.load.runner import LoadSpec
-    from harness.profile import Profile
+    from gameday.harness.load.runner import LoadSpec
+    from gameday.harness.profile import Profile
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a profile field: path.to.field=value")]
 
 
 def spec_from_profile(p: Profile, host: str, run_dir: Path, duration_s: float) -> LoadSpec:
-    from harness.load.runner import LoadSpec
+    from gameday.harness.load.runner import LoadSpec
 
     ld = p.load
     return LoadSpec(locustfile=ld.locustfile, host=host, run_dir=run_dir, duration_s=duration_s,
@@ -41,9 +41,9 @@ def load(
     set_: SetOption = None,
 ) -> None:
     """Run the profile's load alone against its target and record every request."""
-    from harness import profile as profile_mod
-    from harness.load import preflight
-    from harness.target import endpoints
+    from gameday.harness import profile as profile_mod
+    from gameday.harness.load import preflight
+    from gameday.harness.target import endpoints
 
     p = profile_mod.load(profile, set_ or [])
     seconds = duration if duration is not None else p.phases.warmup_s + p.phases.baseline_s + p.phases.cooldown_s
@@ -56,13 +56,13 @@ def load(
     except BadInput as exc:
         hint = "; start it with 'gameday sandbox up'" if p.target.kind == "sandbox" else ""
         raise BadInput(f"{exc}{hint}") from None
-    from analysis.locust_stats import read_final  # pandas: only once there is a run to summarise
-    from analysis.recorded import read_acks, read_requests, summarize
-    from harness.load.display import Progress
-    from harness.load.runner import run
-    from harness.redact import Redactor, env_secrets
-    from harness.rundir import new_run_dir, write_profile
-    from harness.timeline import Timeline
+    from gameday.analysis.locust_stats import read_final  # pandas: only once there is a run to summarise
+    from gameday.analysis.recorded import read_acks, read_requests, summarize
+    from gameday.harness.load.display import Progress
+    from gameday.harness.load.runner import run
+    from gameday.harness.redact import Redactor, env_secrets
+    from gameday.harness.rundir import new_run_dir, write_profile
+    from gameday.harness.timeline import Timeline
 
     run_dir = new_run_dir(p, out, "load")
     redactor = Redactor(p.secrets.values())

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from harness.app import app
-from harness.errors import BadInput, GamedayError
+from gameday.harness.app import app
+from gameday.harness.errors import BadInput, GamedayError
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a field: path.to.field=value")]
 
@@ -23,9 +23,9 @@ def plan(
 ) -> None:
     """Resolve every fault's targets (nodes, DB instances, Redis, deployment) and print what would be
     done; change nothing. Exit 64 if anything is outside the allow-list or resolves to nothing."""
-    from harness import profile as profile_mod
-    from harness import promclient
-    from harness.safety.plan import plan_profile, render  # boto3, kubernetes: only when planning
+    from gameday.harness import profile as profile_mod
+    from gameday.harness import promclient
+    from gameday.harness.safety.plan import plan_profile, render  # boto3, kubernetes: only when planning
 
     p = profile_mod.load(profile, set_ or [])
     if not p.faults:

@@ -1,6 +1,6 @@
 """``gameday run [PROFILE]``, the certification run; ``gameday judge RUN_DIR``, the verdict again.
 
-Exit codes (contract.exitcodes): 0 GO · 1 NO-GO · 2 INCONCLUSIVE · 3 aborted by the guard or interrupted ·
+Exit codes (gameday.contract.exitcodes): 0 GO · 1 NO-GO · 2 INCONCLUSIVE · 3 aborted by the guard or interrupted ·
 4 could not be completed (the harness or the target failed; results.json and the reports say what) · 64 bad input.
 """
 
@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from analysis.errors import NotARun
-from contract.exitcodes import ExitCode
-from harness.app import app
-from harness.errors import BadInput
-from harness.redact import say_safely
+from gameday.analysis.errors import NotARun
+from gameday.contract.exitcodes import ExitCode
+from gameday.harness.app import app
+from gameday.harness.errors import BadInput
+from gameday.harness.redact import say_safely
 
 DEFAULT_PROFILE = Path("profiles/sandbox.yaml")
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a profile field: path.to.field=value")]
@@ -23,10 +23,10 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a p
 
 def _verdict(run_dir: Path) -> int:
     """Judge the directory and render it: results.json, report.md, junit.xml, report.html, figures/."""
-    from analysis import results  # pandas, scipy, matplotlib: only when judging
-    from analysis.judge import judge as judge_run
-    from analysis.render import charts, html, junit, markdown
-    from analysis.run import load_run
+    from gameday.analysis import results  # pandas, scipy, matplotlib: only when judging
+    from gameday.analysis.judge import judge as judge_run
+    from gameday.analysis.render import charts, html, junit, markdown
+    from gameday.analysis.run import load_run
 
     run = load_run(run_dir)
     j = judge_run(run)
@@ -53,15 +53,15 @@ def run(
     keep_up: Annotated[bool, typer.Option(help="leave the sandbox running afterwards")] = False,
 ) -> None:
     """Certify: load, faults, evidence, verdict. Exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE, 3 aborted, 64 bad input."""
-    from harness import profile as profile_mod
-    from harness.live import RunProgress
-    from harness.notify import Notifier
-    from harness.orchestrator import certify, preflight  # Chaos Toolkit, Locust, cloud clients
-    from harness.rundir import new_run_dir
-    from harness.shield import shielded
+    from gameday.harness import profile as profile_mod
+    from gameday.harness.live import RunProgress
+    from gameday.harness.notify import Notifier
+    from gameday.harness.orchestrator import certify, preflight  # Chaos Toolkit, Locust, cloud clients
+    from gameday.harness.rundir import new_run_dir
+    from gameday.harness.shield import shielded
 
     if profile is None:
-        from harness.starter import default_profile
+        from gameday.harness.starter import default_profile
 
         profile = default_profile()
     p = profile_mod.load(profile, set_ or [])
@@ -100,7 +100,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> 
 def judge(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
     """Judge a run directory again, from its files alone (offline); rewrites results.json,
     report.md and junit.xml. Exit codes as for run."""
-    from analysis.run import require_run
+    from gameday.analysis.run import require_run
 
     try:
         require_run(run_dir)

@@ -1,6 +1,6 @@
 """``gameday schema``: the profile's JSON Schema, for editors and for checking a profile elsewhere.
 
-The schema is generated from the pydantic model the CLI validates with (``harness.profile.Profile``),
+The schema is generated from the pydantic model the CLI validates with (``gameday.harness.profile.Profile``),
 so it cannot drift from what ``gameday validate`` accepts. The repository keeps a copy in
 ``docs/profile.schema.json``, which the shipped profiles name in their
 ``# yaml-language-server: $schema=...`` header (VS Code's YAML extension, Neovim's yamlls: completion
@@ -14,14 +14,14 @@ from typing import Annotated
 
 import typer
 
-from harness.app import app
+from gameday.harness.app import app
 
 SCHEMA_ID = "https://github.com/hypercode/gameday/docs/profile.schema.json"
 
 
 def profile_schema() -> dict[str, object]:
     """The JSON Schema of a profile (draft 2020-12, as pydantic writes it), with a title and an id."""
-    from harness.profile import Profile  # pydantic: not for --help
+    from gameday.harness.profile import Profile  # pydantic: not for --help
 
     doc: dict[str, object] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID}
     doc.update(Profile.model_json_schema())
@@ -45,8 +45,8 @@ def schema(
     if out is None:
         typer.echo(text, nl=False)
         return
-    from contract.atomic import write_atomic
-    from harness.errors import BadInput
+    from gameday.contract.atomic import write_atomic
+    from gameday.harness.errors import BadInput
 
     if not out.parent.is_dir():
         raise BadInput(f"--out {out}: directory {out.parent} does not exist")

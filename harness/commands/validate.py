@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from harness.app import app
+from gameday.harness.app import app
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a field: path.to.field=value")]
 
@@ -19,9 +19,9 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON (docs/cli-json.md)")] = False,
 ) -> None:
     """Validate a profile (and its overrides); exit 64 naming the field if it is bad."""
-    from harness import profile as profile_mod  # pydantic: not for --help
-    from harness import promclient
-    from harness.errors import BadInput
+    from gameday.harness import profile as profile_mod  # pydantic: not for --help
+    from gameday.harness import promclient
+    from gameday.harness.errors import BadInput
 
     try:
         p = profile_mod.load(profile, set_ or [])

@@ -2,7 +2,7 @@
 (``acks.*.arrows``, one Arrow stream per Locust process; ``acks.*.csv`` in older run
 directories), for the read-back at the end of a run.
 
-Collection reads what collection wrote: the judge's parser (``analysis.recorded``, pandas) is
+Collection reads what collection wrote: the judge's parser (``gameday.analysis.recorded``, pandas) is
 not needed to know which missions to ask about. This reader keeps every complete row, so it
 asks about at least every mission the judge will count, an empty id included (the judge also
 drops rows whose numbers are damaged; asking about one more id costs nothing). A torn last
@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from contract.rundir import ACKS_GLOB, ACKS_STREAM_GLOB
+from gameday.contract.rundir import ACKS_GLOB, ACKS_STREAM_GLOB
 
 
 def acknowledged_mission_ids(run_dir: Path) -> list[str]:
@@ -27,7 +27,7 @@ def acknowledged_mission_ids(run_dir: Path) -> list[str]:
     ids: list[str] = []
     streams = sorted(run_dir.glob(ACKS_STREAM_GLOB))
     if streams:
-        from contract.columnar import iter_stream  # pyarrow: only for a run that has streams
+        from gameday.contract.columnar import iter_stream  # pyarrow: only for a run that has streams
 
         for path in streams:
             for batch in iter_stream(path):

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from harness.load.runner import LoadRun
+from gameday.harness.load.runner import LoadRun
 
 
 def _table(p: dict[str, Any] | None, elapsed: float, duration: float) -> Table:

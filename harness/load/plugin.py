@@ -13,9 +13,9 @@ on import). Configured through the environment and one option:
 Rows: ``requests.*.arrows`` (t_start, latency_ms as the exact float, name, method, status, ok,
 error, mission_id, t_intended, latency_intended_ms) and ``acks.*.arrows`` (t_ack, mission_id,
 latency_ms, startup_ms, pool: the crew's start-up and pool exactly as its 201 said, empty when
-the 201 did not say): Arrow IPC streams (``contract.columnar``), one batch a second, each batch
+the 201 did not say): Arrow IPC streams (``gameday.contract.columnar``), one batch a second, each batch
 in one write, so a killed process leaves whole batches (a clean close rewrites a file of small
-batches as large ones: ``contract.columnar``, about 12 bytes a request at the smoke rate instead
+batches as large ones: ``gameday.contract.columnar``, about 12 bytes a request at the smoke rate instead
 of 49). Per request the listener only appends the raw values to column lists; the encoding
 (integers, dictionaries, zstd) is done once per batch. A local process writes
 ``requests.local-<pid>.arrows`` itself, every second and at exit.
@@ -48,7 +48,7 @@ from locust.clients import HttpSession
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-from contract.columnar import (  # pyarrow and numpy, no harness import
+from gameday.contract.columnar import (  # pyarrow and numpy, no harness import
     ACK_SCHEMA,
     REQUEST_SCHEMA,
     AckRows,
@@ -57,7 +57,7 @@ from contract.columnar import (  # pyarrow and numpy, no harness import
     batch_bytes,
     batches_of,
 )
-from contract.redact import scrub  # standard library only
+from gameday.contract.redact import scrub  # standard library only
 
 OPEN_NAME = "/v1/crews"
 
@@ -216,7 +216,7 @@ class _Collector:
         for req, ack in self.files.values():
             req.close()
             ack.close()
-        from contract.atomic import write_atomic  # standard library only: light enough for a Locust process
+        from gameday.contract.atomic import write_atomic  # standard library only: light enough for a Locust process
 
         try:
             write_atomic(os.path.join(self.run_dir, "load", "workers.json"),
@@ -266,7 +266,7 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
     error = ""
     if exception is not None:
         # masked before it is written or shipped: an exception can quote a URL with its password, an
-        # Authorization header, a key (contract.redact: secret shapes and the environment's secrets)
+        # Authorization header, a key (gameday.contract.redact: secret shapes and the environment's secrets)
         error = scrub(str(exception)[:2000]).replace("\n", " ").replace("\r", " ")[:300]
     if "@" in name or "://" in name:
         name = scrub(name)  # a locustfile that names requests by their full URL, user-info included
@@ -289,7 +289,7 @@ def _flush_loop() -> None:
 
 
 def _progress_loop(environment: Environment) -> None:
-    from contract.atomic import write_atomic  # standard library only: light enough for a Locust process
+    from gameday.contract.atomic import write_atomic  # standard library only: light enough for a Locust process
 
     path = os.path.join(RUN_DIR, "load", "progress.json")
     while True:

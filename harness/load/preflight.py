@@ -11,8 +11,8 @@ import subprocess
 import urllib.parse
 from pathlib import Path
 
-from harness.errors import BadInput
-from harness.load.runner import locust_binary
+from gameday.harness.errors import BadInput
+from gameday.harness.load.runner import locust_binary
 
 
 def check_locustfile(path: Path) -> list[str]:

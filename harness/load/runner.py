@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import GamedayError, Interrupted, TargetUnavailable
-from harness.shield import interruptible
+from gameday.harness.errors import GamedayError, Interrupted, TargetUnavailable
+from gameday.harness.shield import interruptible
 
 PLUGIN = Path(__file__).with_name("plugin.py")
 SHAPE = Path(__file__).with_name("shape.py")  # a LoadTestShape that follows the run's phases (a spike)

@@ -9,7 +9,7 @@
 
 Nothing here fails or stalls the run: deliveries run in daemon threads with their own timeouts,
 and every failure is recorded on the timeline as ``notify_failed`` (sink, notification, reason;
-never a URL or a token) and otherwise ignored. See :mod:`harness.notify.config` for the secrets.
+never a URL or a token) and otherwise ignored. See :mod:`gameday.harness.notify.config` for the secrets.
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contract.events import Event
-from harness.notify import messages
-from harness.notify.config import NotifyEvent, resolve, resolve_url
-from harness.notify.dispatch import Channel
-from harness.notify.grafana import Annotator, post_annotation
-from harness.notify.webhook import send_webhook
-from harness.redact import Redactor, env_secrets
-from harness.timeline import Timeline
+from gameday.contract.events import Event
+from gameday.harness.notify import messages
+from gameday.harness.notify.config import NotifyEvent, resolve, resolve_url
+from gameday.harness.notify.dispatch import Channel
+from gameday.harness.notify.grafana import Annotator, post_annotation
+from gameday.harness.notify.webhook import send_webhook
+from gameday.harness.redact import Redactor, env_secrets
+from gameday.harness.timeline import Timeline
 
 if TYPE_CHECKING:
-    from harness.profile import Profile
+    from gameday.harness.profile import Profile
 
 Say = Callable[[str], None]
 

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
-from harness.errors import BadInput
-from harness.redact import MASK
+from gameday.harness.errors import BadInput
+from gameday.harness.redact import MASK
 
 NotifyEvent = Literal["run_started", "fault_started", "fault_ended", "run_aborted", "run_interrupted",
                       "run_failed", "verdict"]

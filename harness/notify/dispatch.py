@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from harness.notify.webhook import DeliveryFailed
+from gameday.harness.notify.webhook import DeliveryFailed
 
 Send = Callable[[], None]
 Record = Callable[[str, str, str], None]  # (sink, notification, error)

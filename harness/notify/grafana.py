@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.events import Event
-from harness.notify.webhook import post_json
+from gameday.contract.events import Event
+from gameday.harness.notify.webhook import post_json
 
 Annotation = dict[str, Any]
 

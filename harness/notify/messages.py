@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.events import Event
-from harness.notify.config import NotifyEvent
+from gameday.contract.events import Event
+from gameday.harness.notify.config import NotifyEvent
 
 Message = dict[str, Any]
 COLORS = {"GO": "good", "NO-GO": "danger", "INCONCLUSIVE": "warning"}

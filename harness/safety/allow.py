@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from harness.errors import NotAllowed
-from harness.profile import ClusterTarget
+from gameday.harness.errors import NotAllowed
+from gameday.harness.profile import ClusterTarget
 
 
 def check_static(cluster: ClusterTarget) -> None:

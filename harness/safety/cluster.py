@@ -1,7 +1,7 @@
 """Resolving cluster faults against the live Kubernetes and AWS APIs, inside the allow-list.
 
 Order, so that nothing outside the allow-list is even looked at: the profile's own names are
-checked first (:func:`harness.safety.allow.check_static`); then the kube context must exist
+checked first (:func:`gameday.harness.safety.allow.check_static`); then the kube context must exist
 in the kubeconfig and the AWS credentials must be for the allowed account; then each action's
 arguments (after substitution) are resolved to real things, every name checked again. An
 action gameday cannot resolve is refused: it runs only what it can show.
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.chaos.experiment import Activity
-from harness.errors import BadInput, NotAllowed, NothingToTarget, TargetUnavailable
-from harness.profile import ClusterTarget, Profile
-from harness.safety import allow
-from harness.safety.model import PinnedIdentity, PlannedStep, ResolvedTarget
+from gameday.harness.chaos.experiment import Activity
+from gameday.harness.errors import BadInput, NotAllowed, NothingToTarget, TargetUnavailable
+from gameday.harness.profile import ClusterTarget, Profile
+from gameday.harness.safety import allow
+from gameday.harness.safety.model import PinnedIdentity, PlannedStep, ResolvedTarget
 
 
 @dataclass
@@ -326,7 +326,7 @@ def _terminate_pods(args: Mapping[str, Any], apis: ClusterApis) -> tuple[str, li
 
 def _deployment(args: Mapping[str, Any], apis: ClusterApis, verb: str) -> tuple[str, list[ResolvedTarget]]:
     _kube(apis, verb)
-    from harness.chaosext.k8s import container_of, revision_of
+    from gameday.harness.chaosext.k8s import container_of, revision_of
 
     c = apis.cluster
     name, ns = str(args.get("name") or ""), str(args.get("ns") or "default")
@@ -417,9 +417,9 @@ _DESCRIBERS: dict[str, Describer] = {
     "chaosk8s.node.actions.cordon_node": lambda a, x: _nodes(a, x, "cordon"),
     "chaosk8s.node.actions.uncordon_node": lambda a, x: _nodes(a, x, "uncordon"),
     "chaosk8s.pod.actions.terminate_pods": _terminate_pods,
-    "harness.chaosext.release.set_image": lambda a, x: _deployment(a, x, "set_image"),
-    "harness.chaosext.release.restore_image": lambda a, x: _deployment(a, x, "restore_image"),
-    "harness.chaosext.release.rollout_undo": lambda a, x: _deployment(a, x, "rollout_undo"),
+    "gameday.harness.chaosext.release.set_image": lambda a, x: _deployment(a, x, "set_image"),
+    "gameday.harness.chaosext.release.restore_image": lambda a, x: _deployment(a, x, "restore_image"),
+    "gameday.harness.chaosext.release.rollout_undo": lambda a, x: _deployment(a, x, "rollout_undo"),
 }
 
 KNOWN_ACTIONS = frozenset(_DESCRIBERS)  # the actions whose targets gameday resolves (the safety screen's list)

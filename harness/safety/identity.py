@@ -1,7 +1,8 @@
 """The identity check: immediately before each action of a cluster fault's method (an injection)
 and before each action of its rollbacks, the AWS identity (STS GetCallerIdentity, through
 chaosaws's own client path) and the kube context (the kubeconfig, context and API server chaosk8s
-would use) are read again and compared with what the plan checked (:class:`~harness.safety.model.PinnedIdentity`).
+would use) are read again and compared with what the plan checked
+(:class:`~gameday.harness.safety.model.PinnedIdentity`).
 
 It is a Chaos Toolkit run-event handler. chaoslib's handler registry swallows ``Exception`` and
 the Python provider turns what an activity raises into ``ActivityFailed`` (the method would go on
@@ -23,7 +24,7 @@ from typing import Any
 
 from chaoslib.run import RunEventHandler
 
-from harness.safety.model import PinnedIdentity
+from gameday.harness.safety.model import PinnedIdentity
 
 
 class IdentityChanged(KeyboardInterrupt):
@@ -77,7 +78,7 @@ def check(identity: PinnedIdentity, configuration: Mapping[str, Any], secrets: M
     """What differs from the plan's identity now (empty: nothing). Read-only calls only."""
     problems: list[str] = []
     if identity.aws_account is not None:
-        from harness.chaosext.aws import caller_identity
+        from gameday.harness.chaosext.aws import caller_identity
 
         aws_secrets = secrets.get("aws") if isinstance(secrets.get("aws"), Mapping) else None
         try:
@@ -90,7 +91,7 @@ def check(identity: PinnedIdentity, configuration: Mapping[str, Any], secrets: M
             if region != identity.aws_region:
                 problems.append(f"AWS region is now {region}, the plan checked {identity.aws_region}")
     if identity.kube_context is not None:
-        from harness.chaosext.k8s import kube_identity
+        from gameday.harness.chaosext.k8s import kube_identity
 
         kube_secrets = secrets.get("kubernetes") if isinstance(secrets.get("kubernetes"), Mapping) else None
         try:

@@ -16,15 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import promclient, scrape
-from harness.chaos import experiment as xp
-from harness.chaos import sla_config
-from harness.errors import BadInput, ExperimentError, GamedayError, NotAllowed, NothingToTarget, TargetUnavailable
-from harness.profile import Fault, Profile
-from harness.safety import allow, sandbox_target, screen
-from harness.safety import cluster as cl
-from harness.safety import rollback as rollback_check
-from harness.safety.model import Decision, FaultPlan, PlannedStep
+from gameday.harness import promclient, scrape
+from gameday.harness.chaos import experiment as xp
+from gameday.harness.chaos import sla_config
+from gameday.harness.errors import (
+    BadInput,
+    ExperimentError,
+    GamedayError,
+    NotAllowed,
+    NothingToTarget,
+    TargetUnavailable,
+)
+from gameday.harness.profile import Fault, Profile
+from gameday.harness.safety import allow, sandbox_target, screen
+from gameday.harness.safety import cluster as cl
+from gameday.harness.safety import rollback as rollback_check
+from gameday.harness.safety.model import Decision, FaultPlan, PlannedStep
 
 
 @dataclass

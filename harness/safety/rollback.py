@@ -1,7 +1,7 @@
 """Before a bad release is shipped to a cluster: is there something to roll it back?
 
 Kubernetes never rolls a Deployment back by itself. The profile names the mechanism
-(``target.cluster.rollback``, :class:`harness.profile.RollbackMechanism`); the plan checks it is
+(``target.cluster.rollback``, :class:`gameday.harness.profile.RollbackMechanism`); the plan checks it is
 there (read-only) and refuses the release, before anything is injected, when the profile names
 nothing or the thing it names is not there. ``none-expected`` is the profile saying that nothing
 rolling the release back is the test: shipped, with a note (the experiment's own rollbacks still
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import BadInput, NothingToTarget, TargetUnavailable
-from harness.profile import Fault, Profile
-from harness.safety import allow
+from gameday.harness.errors import BadInput, NothingToTarget, TargetUnavailable
+from gameday.harness.profile import Fault, Profile
+from gameday.harness.safety import allow
 
 BAD_RELEASE = "bad-release"
 

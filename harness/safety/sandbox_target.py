@@ -15,11 +15,11 @@ from typing import Any
 
 import requests
 
-from harness.chaos.experiment import Activity
-from harness.errors import NothingToTarget
-from harness.profile import Profile
-from harness.safety.model import PlannedStep, ResolvedTarget
-from harness.target import endpoints
+from gameday.harness.chaos.experiment import Activity
+from gameday.harness.errors import NothingToTarget
+from gameday.harness.profile import Profile
+from gameday.harness.safety.model import PlannedStep, ResolvedTarget
+from gameday.harness.target import endpoints
 
 DEFAULT_STATE_DIR = "/tmp/gameday-sandbox"
 
@@ -198,17 +198,17 @@ def _heal(args: Mapping[str, Any], st: Mapping[str, Any]) -> tuple[str, list[Res
 
 
 _DESCRIBERS: dict[str, Describer] = {
-    "sandbox.chaos.actions.fail_db_primary": _db_primary,
-    "sandbox.chaos.actions.kill_redis_primary": _redis_primary,
-    "sandbox.chaos.actions.drain_node": lambda a, s: _node(a, s, "drain"),
-    "sandbox.chaos.actions.cordon_node": lambda a, s: _node(a, s, "cordon"),
-    "sandbox.chaos.actions.uncordon_node": lambda a, s: _node(a, s, "uncordon"),
-    "sandbox.chaos.actions.deploy_revision": _release,
-    "sandbox.chaos.actions.undo_release": _undo,
-    "sandbox.chaos.actions.stall_db_replication": _stall,
-    "sandbox.chaos.actions.resume_db_replication": _resume,
-    "sandbox.chaos.actions.partition_redis": _partition,
-    "sandbox.chaos.actions.heal_redis_partition": _heal,
+    "gameday.sandbox.chaos.actions.fail_db_primary": _db_primary,
+    "gameday.sandbox.chaos.actions.kill_redis_primary": _redis_primary,
+    "gameday.sandbox.chaos.actions.drain_node": lambda a, s: _node(a, s, "drain"),
+    "gameday.sandbox.chaos.actions.cordon_node": lambda a, s: _node(a, s, "cordon"),
+    "gameday.sandbox.chaos.actions.uncordon_node": lambda a, s: _node(a, s, "uncordon"),
+    "gameday.sandbox.chaos.actions.deploy_revision": _release,
+    "gameday.sandbox.chaos.actions.undo_release": _undo,
+    "gameday.sandbox.chaos.actions.stall_db_replication": _stall,
+    "gameday.sandbox.chaos.actions.resume_db_replication": _resume,
+    "gameday.sandbox.chaos.actions.partition_redis": _partition,
+    "gameday.sandbox.chaos.actions.heal_redis_partition": _heal,
 }
 
 KNOWN_ACTIONS = frozenset(_DESCRIBERS)

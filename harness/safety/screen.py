@@ -33,20 +33,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ExperimentError, NotAllowed
-from harness.profile import Fault, Profile
-from harness.safety.model import Decision
+from gameday.harness.errors import ExperimentError, NotAllowed
+from gameday.harness.profile import Fault, Profile
+from gameday.harness.safety.model import Decision
 
 # Python modules each kind may call without the profile listing them (dotted prefixes)
 BUILTIN_MODULES = {
-    "cluster": ("chaosaws", "chaosk8s", "harness.chaosext"),
-    "sandbox": ("sandbox.chaos", "harness.chaosext"),
+    "cluster": ("chaosaws", "chaosk8s", "gameday.harness.chaosext"),
+    "sandbox": ("gameday.sandbox.chaos", "gameday.harness.chaosext"),
 }
-# modules whose public functions only read; in harness.chaosext only what the module exports
-READ_MODULE = re.compile(r"^(chaosaws|chaosk8s)(\.[a-z0-9_]+)*\.probes$|^sandbox\.chaos\.(probes|waits)$")
-WRITE_MODULE = re.compile(r"^(chaosaws|chaosk8s)(\.[a-z0-9_]+)*\.actions$|^sandbox\.chaos\.actions$")
-GAMEDAY_READ = ("harness.chaosext.k8s", "harness.chaosext.aws", "harness.chaosext.sla")
-GAMEDAY_WRITE = ("harness.chaosext.release",)
+# modules whose public functions only read; in gameday.harness.chaosext only what the module exports
+READ_MODULE = re.compile(r"^(chaosaws|chaosk8s)(\.[a-z0-9_]+)*\.probes$|^gameday\.sandbox\.chaos\.(probes|waits)$")
+WRITE_MODULE = re.compile(r"^(chaosaws|chaosk8s)(\.[a-z0-9_]+)*\.actions$|^gameday\.sandbox\.chaos\.actions$")
+GAMEDAY_READ = ("gameday.harness.chaosext.k8s", "gameday.harness.chaosext.aws", "gameday.harness.chaosext.sla")
+GAMEDAY_WRITE = ("gameday.harness.chaosext.release",)
 
 # configuration keys that choose who and where (chaosaws reads these; the profile pins them)
 CONFIG_IDENTITY_KEYS = frozenset({
@@ -215,7 +215,7 @@ def _decide(found: _Found, kind: str, listed: tuple[str, ...]) -> Decision:
 
 
 def _known() -> frozenset[str]:
-    from harness.safety.cluster import KNOWN_ACTIONS
+    from gameday.harness.safety.cluster import KNOWN_ACTIONS
 
     return KNOWN_ACTIONS
 
@@ -260,9 +260,9 @@ RESOURCE_ARGS: dict[str, tuple[tuple[str, str], ...]] = {
                                                  ("target_db_instance_identifier", "Aurora failover target")),
     "chaosaws.elasticache.actions.test_failover": (("replication_group_id", "ElastiCache replication group"),),
     "chaosk8s.pod.actions.terminate_pods": (("ns", "namespace"),),
-    "harness.chaosext.release.set_image": (("name", "deployment"), ("ns", "namespace")),
-    "harness.chaosext.release.restore_image": (("name", "deployment"), ("ns", "namespace")),
-    "harness.chaosext.release.rollout_undo": (("name", "deployment"), ("ns", "namespace")),
+    "gameday.harness.chaosext.release.set_image": (("name", "deployment"), ("ns", "namespace")),
+    "gameday.harness.chaosext.release.restore_image": (("name", "deployment"), ("ns", "namespace")),
+    "gameday.harness.chaosext.release.rollout_undo": (("name", "deployment"), ("ns", "namespace")),
 }
 
 
@@ -270,8 +270,8 @@ def static_targets(raw: Mapping[str, Any], path: Path, profile: Profile, overlay
     """Every action argument that names a resource and is known before any API is called (the
     profile's names, fault configuration, the experiment's own values) must match the allow-list:
     so ``gameday run`` refuses it in its preflight, before a run directory exists."""
-    from harness.chaos import experiment as xp
-    from harness.safety import allow
+    from gameday.harness.chaos import experiment as xp
+    from gameday.harness.safety import allow
 
     cluster = profile.target.cluster
     if cluster is None:
@@ -290,7 +290,7 @@ def write_decisions(run_dir: Path, fault: str, decisions: tuple[Decision, ...], 
     import json
     from dataclasses import asdict
 
-    from contract.atomic import write_atomic
+    from gameday.contract.atomic import write_atomic
 
     path = run_dir / "safety" / "decisions.json"
     path.parent.mkdir(parents=True, exist_ok=True)

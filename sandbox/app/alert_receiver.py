@@ -6,7 +6,7 @@ one JSON line to ``<state>/alerting/notifications.jsonl`` (flushed and fsynced, 
 "got" survives the sandbox). ``GET /notifications`` returns them all, for the harness, which
 reads the target over HTTP only.
 
-Run as ``python -m sandbox.app.alert_receiver --state DIR --port P`` by the controller.
+Run as ``python -m gameday.sandbox.app.alert_receiver --state DIR --port P`` by the controller.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(prog="python -m sandbox.app.alert_receiver")
+    ap = argparse.ArgumentParser(prog="python -m gameday.sandbox.app.alert_receiver")
     ap.add_argument("--state", type=Path, required=True)
     ap.add_argument("--port", type=int, required=True)
     args = ap.parse_args()

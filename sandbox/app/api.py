@@ -1,6 +1,6 @@
 """core-api: the HyperCode API stand-in (crew creation and mission read-back).
 
-    python -m sandbox.app.api --state DIR --pod api-0 --node node-a --port P --revision N [--unhealthy]
+    python -m gameday.sandbox.app.api --state DIR --pod api-0 --node node-a --port P --revision N [--unhealthy]
 
 The 201 on ``POST /v1/crews`` is the acknowledgement the harness counts missions by, so it
 is sent only once the mission row is committed; the Redis queue is an optimisation the
@@ -315,7 +315,7 @@ class Api:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.pod_parser("sandbox.app.api", "core-api pod of the HyperCode sandbox")
+    parser = common.pod_parser("gameday.sandbox.app.api", "core-api pod of the HyperCode sandbox")
     parser.add_argument("--revision", type=int, required=True, help="deployment revision")
     parser.add_argument("--unhealthy", action="store_true", help="a bad build: probes answer 503")
     ns = parser.parse_args(argv)

@@ -144,7 +144,7 @@ def setup_logging(service: str, args: PodArgs) -> logging.Logger:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    return logging.getLogger(f"sandbox.app.{service}")
+    return logging.getLogger(f"gameday.sandbox.app.{service}")
 
 
 def log_event(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:

@@ -1,6 +1,6 @@
 """worker: runs the missions the API queued, and (when leader) the warm pool and the watchdog.
 
-    python -m sandbox.app.worker --state DIR --pod worker-0 --node node-b --port P
+    python -m gameday.sandbox.app.worker --state DIR --pod worker-0 --node node-b --port P
 
 A mission is taken with BLMOVE into this pod's in-flight list, claimed in Postgres with a
 guarded UPDATE, worked (one simulated task per agent, in parallel), completed, then removed
@@ -309,7 +309,7 @@ async def _close(db: asyncpg.Pool, redis: common.RedisClients) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.pod_parser("sandbox.app.worker", "worker pod of the HyperCode sandbox")
+    parser = common.pod_parser("gameday.sandbox.app.worker", "worker pod of the HyperCode sandbox")
     args = common.pod_args(parser.parse_args(argv))
     return common.run_pod("worker", args, lambda cfg, log: Worker(cfg, args, log).run())
 

@@ -1,9 +1,9 @@
 """Chaos Toolkit extension for the gameday sandbox, as chaosaws is for AWS.
 
-Experiments name these functions as Python providers (``"module": "sandbox.chaos.actions"``);
+Experiments name these functions as Python providers (``"module": "gameday.sandbox.chaos.actions"``);
 every call goes to the sandbox over HTTP (controller API, ingress, Prometheus), so an
 experiment drives the sandbox exactly as the cluster experiments drive EKS. Where the
-sandbox is comes from the experiment's ``configuration`` (see :mod:`sandbox.chaos.client`).
+sandbox is comes from the experiment's ``configuration`` (see :mod:`gameday.sandbox.chaos.client`).
 """
 
 import logging
@@ -42,15 +42,15 @@ def discover(discover_system: bool = True) -> Discovery:
 def load_exported_activities() -> list[DiscoveredActivities]:
     """Actions, probes and waiting probes, as Chaos Toolkit describes them."""
     activities: list[DiscoveredActivities] = []
-    activities.extend(discover_actions("sandbox.chaos.actions"))
-    activities.extend(discover_probes("sandbox.chaos.probes"))
-    activities.extend(discover_probes("sandbox.chaos.waits"))
+    activities.extend(discover_actions("gameday.sandbox.chaos.actions"))
+    activities.extend(discover_probes("gameday.sandbox.chaos.probes"))
+    activities.extend(discover_probes("gameday.sandbox.chaos.waits"))
     return activities
 
 
 def explore_system() -> dict[str, Any] | None:
     """Nodes, deployments, DB and Redis of the sandbox at the default location, or None."""
-    from sandbox.chaos.client import client
+    from gameday.sandbox.chaos.client import client
 
     try:
         status = client(None).status()

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from chaoslib.types import Configuration, Secrets
 
-from sandbox.chaos.client import as_bool, client
+from gameday.sandbox.chaos.client import as_bool, client
 
 __all__ = [
     "cordon_node",

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from chaoslib.exceptions import ActivityFailed
 
-from sandbox.config import Ports
+from gameday.sandbox.config import Ports
 
 DEFAULT_STATE_DIR = "/tmp/gameday-sandbox"
 DEFAULT_HTTP_TIMEOUT_S = 10.0

@@ -9,8 +9,8 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from sandbox.chaos.client import client
-from sandbox.chaos.state import deployment_state, is_healthy, read_revision
+from gameday.sandbox.chaos.client import client
+from gameday.sandbox.chaos.state import deployment_state, is_healthy, read_revision
 
 __all__ = [
     "all_nodes_schedulable",

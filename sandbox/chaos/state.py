@@ -8,13 +8,13 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from sandbox.chaos.client import BadArgument, SandboxClient
+from gameday.sandbox.chaos.client import BadArgument, SandboxClient
 
 COMPONENTS = ("api", "ingress", "db", "redis", "prometheus", "controller")
 
 
 def is_healthy(sandbox: SandboxClient, component: str) -> bool:
-    """See :func:`sandbox.chaos.probes.component_healthy`."""
+    """See :func:`gameday.sandbox.chaos.probes.component_healthy`."""
     ep = sandbox.endpoints
     if component == "api":
         return sandbox.probe(f"{ep.ingress}/healthz") == 200

@@ -11,8 +11,8 @@ import time
 
 from chaoslib.types import Configuration, Secrets
 
-from sandbox.chaos.client import BadArgument, as_bool, client, poll
-from sandbox.chaos.state import COMPONENTS, deployment_state, is_healthy, primary_up, read_revision
+from gameday.sandbox.chaos.client import BadArgument, as_bool, client, poll
+from gameday.sandbox.chaos.state import COMPONENTS, deployment_state, is_healthy, primary_up, read_revision
 
 __all__ = [
     "wait_for_api_healthy",
@@ -32,7 +32,7 @@ def wait_for_component_healthy(
     secrets: Secrets | None = None,
 ) -> float:
     """Wait until ``component`` (api, ingress, db, redis, prometheus, controller) is healthy,
-    as :func:`sandbox.chaos.probes.component_healthy` judges it; returns the seconds waited."""
+    as :func:`gameday.sandbox.chaos.probes.component_healthy` judges it; returns the seconds waited."""
     if component not in COMPONENTS:
         raise BadArgument(f"unknown component {component!r}; expected one of {', '.join(COMPONENTS)}")
     sandbox = client(configuration)

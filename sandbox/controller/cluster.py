@@ -117,7 +117,7 @@ class Cluster:
         pod = Pod(name=f"{prefix}-{next(self._seq)}", deployment=deployment,
                   node=self._pick_node(exclude_node), port=self._free_port(), revision=revision,
                   healthy_build=healthy)
-        module = "sandbox.app.api" if deployment == API else "sandbox.app.worker"
+        module = "gameday.sandbox.app.api" if deployment == API else "gameday.sandbox.app.worker"
         argv = [sys.executable, "-m", module, "--state", str(self.layout.root), "--pod", pod.name,
                 "--node", pod.node, "--port", str(pod.port)]
         if deployment == API:

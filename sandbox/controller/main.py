@@ -1,6 +1,6 @@
 """The sandbox's control plane: brings every component up, keeps it up, tears it down.
 
-Run as ``python -m sandbox.controller --state DIR`` by ``sandbox up``. It serves its HTTP API
+Run as ``python -m gameday.sandbox.controller --state DIR`` by ``sandbox up``. It serves its HTTP API
 (see sandbox/README.md) from the first second, with ``state`` going starting → ready (or
 failed, with the error) → stopping, and publishes the same status to ``status.json``.
 """
@@ -33,7 +33,7 @@ from .dbha import DbOperator
 from .redisha import RedisOps
 from .supervisor import Managed, Supervisor
 
-log = logging.getLogger("sandbox.controller")
+log = logging.getLogger("gameday.sandbox.controller")
 STOP_ORDER = ["ingress"]  # then pods, then the rest (see shutdown)
 
 
@@ -145,7 +145,7 @@ class Controller:
         (L.prometheus / "rules.yml").write_text(am.render_rules(rules, a.db_down_for_s, a.false_page))
         (adir / "alertmanager.yml").write_text(
             am.render_config(cfg.ports.alert_receiver, a.group_wait_s, a.group_interval_s, a.p1_receiver))
-        sup.start(Managed("alert-receiver", [sys.executable, "-m", "sandbox.app.alert_receiver", "--state",
+        sup.start(Managed("alert-receiver", [sys.executable, "-m", "gameday.sandbox.app.alert_receiver", "--state",
                                              str(L.root), "--port", str(cfg.ports.alert_receiver)], restart=True))
         binary = procs.which("prometheus-alertmanager", "prometheus-alertmanager")
         sup.start(Managed("alertmanager", am.alertmanager_argv(binary, adir / "alertmanager.yml", adir / "data",
@@ -417,7 +417,7 @@ async def amain(state_dir: Path) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(prog="python -m sandbox.controller")
+    ap = argparse.ArgumentParser(prog="python -m gameday.sandbox.controller")
     ap.add_argument("--state", type=Path, required=True)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,

@@ -3,7 +3,7 @@
 Routing follows the checklist's §5.4: P1 pages (receiver ``pager``), P2 notifies the ops channel
 (``ops-channel``), P3 is logged (``log``); anything without a known severity goes to ``unrouted``,
 so a rule with a wrong label shows up instead of vanishing. Every receiver is a webhook on the
-sandbox's alert receiver (``sandbox.app.alert_receiver``), which records what it gets.
+sandbox's alert receiver (``gameday.sandbox.app.alert_receiver``), which records what it gets.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def render_config(receiver_port: int, group_wait_s: float, group_interval_s: flo
             for name in RECEIVERS
         ],
     }
-    header = "# Rendered by sandbox.prometheus.alertmanager.render_config; do not edit.\n"
+    header = "# Rendered by gameday.sandbox.prometheus.alertmanager.render_config; do not edit.\n"
     return header + yaml.safe_dump(config, sort_keys=False)
 
 
@@ -68,7 +68,7 @@ def render_rules(rules_path: Path, db_down_for_s: float, false_page: bool) -> st
                 "annotations": {"summary": "mutant: a page with nothing wrong"}})
     if not found:
         raise ValueError(f"{rules_path}: no alert {DB_DOWN_ALERT}")
-    header = f"# Rendered from {rules_path} by sandbox.prometheus.alertmanager.render_rules; do not edit.\n"
+    header = f"# Rendered from {rules_path} by gameday.sandbox.prometheus.alertmanager.render_rules; do not edit.\n"
     return header + yaml.safe_dump(doc, sort_keys=False)
 
 

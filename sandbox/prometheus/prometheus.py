@@ -76,7 +76,7 @@ def render_config(scrape_interval_s: float, rules_path: Path, file_sd_dir: Path,
     if alertmanager_port is not None:
         config["alerting"] = {"alertmanagers": [
             {"api_version": "v2", "static_configs": [{"targets": [f"127.0.0.1:{int(alertmanager_port)}"]}]}]}
-    header = "# Rendered by sandbox.prometheus.prometheus.render_config; do not edit.\n"
+    header = "# Rendered by gameday.sandbox.prometheus.prometheus.render_config; do not edit.\n"
     return header + yaml.safe_dump(config, sort_keys=False)
 
 

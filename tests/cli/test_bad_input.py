@@ -69,7 +69,7 @@ def _run(tmp: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
 
 def test_the_real_process_refuses_before_starting_anything(tmp_path: Path) -> None:
     state, base = tmp_path / "sandbox-state", quiet_port_base()
-    r = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(SMOKE), "--out", str(tmp_path / "run"),
+    r = subprocess.run([sys.executable, "-m", "gameday", "run", str(SMOKE), "--out", str(tmp_path / "run"),
                         *target(state, base), "--set", CORPUS[11][0]],
                        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 64 and "Traceback" not in r.stderr and r.stderr.startswith("gameday: ")

@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis.recorded import read_requests_checked
-from contract.redact import MASK
+from gameday.analysis.recorded import read_requests_checked
+from gameday.contract.redact import MASK
 from tests.corpus.secret_shapes import ENV, SHAPES
 from tests.helpers import ROOT
 
@@ -28,7 +28,7 @@ URL_NAME_SECRET = "name-url-pw-41"
 SCRIPT = """
 import json, sys
 from locust import events
-import harness.load.plugin as plugin
+import gameday.harness.load.plugin as plugin
 
 texts = json.loads(open(sys.argv[2]).read())
 plugin._recorder = rec = plugin._Recorder(sys.argv[1], "local-1")

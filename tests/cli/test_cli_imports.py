@@ -1,4 +1,4 @@
-"""The CLI starts light: importing ``harness.cli`` with every command registered (what ``gameday
+"""The CLI starts light: importing ``gameday.harness.cli`` with every command registered (what ``gameday
 --help`` does) and running ``gameday validate`` load none of the heavy libraries.
 
 Start-up is a matter of imports, so this asserts the imports rather than a time (a timed test
@@ -18,8 +18,8 @@ from tests.helpers import ROOT
 
 # what made ``gameday --help`` take seconds, and what the commands that need them import themselves
 HEAVY = ("pandas", "numpy", "scipy", "matplotlib", "jinja2", "chaoslib", "chaosaws", "chaosk8s", "locust",
-         "boto3", "botocore", "kubernetes", "prometheus_api_client", "analysis.run", "analysis.judge",
-         "harness.orchestrator", "harness.chaos.runner")
+         "boto3", "botocore", "kubernetes", "prometheus_api_client", "gameday.analysis.run", "gameday.analysis.judge",
+         "gameday.harness.orchestrator", "gameday.harness.chaos.runner")
 
 _REPORT = f"""
 import atexit, json, sys
@@ -43,17 +43,17 @@ def heavy_modules_loaded(code: str, root: Path = ROOT) -> list[str]:
 
 def test_import_and_register_every_command_loads_nothing_heavy() -> None:
     # the modules must exist for the check to mean anything: a typo in HEAVY would pass silently
-    assert heavy_modules_loaded("import pandas, scipy.stats, analysis.run") == ["analysis.run", "numpy", "pandas",
-                                                                                 "scipy"]
-    assert heavy_modules_loaded("import harness.cli; harness.cli._register()") == []
+    assert heavy_modules_loaded("import pandas, scipy.stats, gameday.analysis.run") == [
+        "gameday.analysis.run", "numpy", "pandas", "scipy"]
+    assert heavy_modules_loaded("import gameday.harness.cli; gameday.harness.cli._register()") == []
 
 
 def test_help_loads_nothing_heavy() -> None:
-    code = "import sys; sys.argv = ['gameday', '--help']; from harness.cli import main; main()"
+    code = "import sys; sys.argv = ['gameday', '--help']; from gameday.harness.cli import main; main()"
     assert heavy_modules_loaded(code) == []
 
 
 def test_validate_loads_nothing_heavy() -> None:
     code = ("import sys; sys.argv = ['gameday', 'validate', 'profiles/sandbox.yaml']; "
-            "from harness.cli import main; main()")
+            "from gameday.harness.cli import main; main()")
     assert heavy_modules_loaded(code) == []

@@ -25,7 +25,7 @@ HEADER = "t_start,latency_ms,name,method,status,ok,error,mission_id,t_intended,l
 
 
 def gameday(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gameday", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, check=False)
 
 

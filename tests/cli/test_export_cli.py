@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.recorded import read_requests, read_requests_checked
+from gameday.analysis.recorded import read_requests, read_requests_checked
 from tests.helpers import gameday_in_process
 from tests.helpers import healthy_run as build
 from tests.unit.columnar_runs import same_rows, to_columnar
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def gameday(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gameday", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, check=False)
 
 
@@ -51,7 +51,7 @@ def test_export_refuses_what_it_cannot_export(tmp_path: Path, capsys: pytest.Cap
 
 WRITER = """
 import math, sys, time
-from contract.columnar import REQUEST_SCHEMA, RequestRows, StreamFile
+from gameday.contract.columnar import REQUEST_SCHEMA, RequestRows, StreamFile
 f = StreamFile(sys.argv[1], REQUEST_SCHEMA)
 i = 0
 while True:

@@ -15,7 +15,7 @@ from tests.history_runs import game_day
 
 
 def gameday(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "history", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gameday", "history", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
 
 

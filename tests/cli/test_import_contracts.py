@@ -2,7 +2,8 @@
 hold on the tree, and each one breaks when an import that crosses it is planted.
 
 A contract that cannot fail protects nothing, so each is shown failing: the four packages are
-copied to a temporary directory, one import is planted in the copy (at module level, or inside a
+copied to a temporary directory (as ``src/gameday/<package>``, the layout they import as), one
+import is planted in the copy (at module level, or inside a
 function as the CLI's lazy imports are), and ``lint-imports`` is run on the copy with the
 project's own configuration. The working tree is never touched.
 """
@@ -31,8 +32,8 @@ def _contracts() -> dict[str, str]:
 
 
 def lint_imports(tree: Path) -> tuple[int, dict[str, str]]:
-    """Run lint-imports on ``tree`` (its packages first on sys.path): exit code, contract name -> KEPT/BROKEN."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "COLUMNS": "400", "NO_COLOR": "1"}
+    """Run lint-imports on ``tree`` (its ``src`` first on sys.path): exit code, contract name -> KEPT/BROKEN."""
+    env = {**os.environ, "PYTHONPATH": str(tree / "src"), "COLUMNS": "400", "NO_COLOR": "1"}
     proc = subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo", "--config", str(tree / "pyproject.toml")],
                           cwd=tree, env=env, capture_output=True, text=True, timeout=120, check=False)
     out = proc.stdout + proc.stderr
@@ -43,10 +44,12 @@ def lint_imports(tree: Path) -> tuple[int, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the four packages (sources only) and pyproject.toml."""
+    """A copy of the four packages (sources only, under src/gameday) and pyproject.toml."""
     dst = tmp_path_factory.mktemp("layers")
     for pkg in PACKAGES:
-        shutil.copytree(ROOT / pkg, dst / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(ROOT / pkg, dst / "src" / "gameday" / pkg,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "src" / "gameday" / "__init__.py", dst / "src" / "gameday" / "__init__.py")
     shutil.copy(ROOT / "pyproject.toml", dst / "pyproject.toml")
     return dst
 
@@ -58,21 +61,21 @@ def test_the_tree_keeps_every_contract() -> None:
 
 
 PLANTED = [
-    ("harness-not-sandbox", "harness/_planted.py", "import sandbox.procs\n"),
+    ("harness-not-sandbox", "harness/_planted.py", "import gameday.sandbox.procs\n"),
     ("harness-not-sandbox", "harness/commands/_planted.py",
-     "def later() -> None:\n    from sandbox import cli  # lazy, still a dependency\n"),
-    ("analysis-alone", "analysis/_planted.py", "from harness.errors import BadInput\n"),
-    ("analysis-alone", "analysis/render/_planted.py", "import sandbox\n"),
+     "def later() -> None:\n    from gameday.sandbox import cli  # lazy, still a dependency\n"),
+    ("analysis-alone", "analysis/_planted.py", "from gameday.harness.errors import BadInput\n"),
+    ("analysis-alone", "analysis/render/_planted.py", "import gameday.sandbox\n"),
     ("contract-neutral", "contract/_planted.py",
-     "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from analysis.errors import NotARun\n"),
-    ("sandbox-is-the-target", "sandbox/_planted.py", "from contract import rundir\n"),
+     "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gameday.analysis.errors import NotARun\n"),
+    ("sandbox-is-the-target", "sandbox/_planted.py", "from gameday.contract import rundir\n"),
 ]
 
 
 @pytest.mark.parametrize(("contract", "where", "code"), PLANTED, ids=[f"{c}:{w}" for c, w, _ in PLANTED])
 def test_a_planted_import_breaks_its_contract(tree: Path, contract: str, where: str, code: str) -> None:
     names = _contracts()
-    planted = tree / where
+    planted = tree / "src" / "gameday" / where
     planted.write_text(code)
     try:
         exit_code, status = lint_imports(tree)

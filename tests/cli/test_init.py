@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def gameday(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from harness.cli import main; main()"
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from gameday.harness.cli import main; main()"
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
                           check=False)
 
@@ -65,7 +65,7 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys: pytest.
 
 
 def test_run_without_a_profile_uses_the_installed_default_elsewhere(tmp_path: Path) -> None:
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from harness.starter import default_profile; "
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from gameday.harness.starter import default_profile; "
             "print(default_profile())")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                          check=True).stdout.strip()

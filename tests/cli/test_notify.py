@@ -20,7 +20,7 @@ SMOKE = ROOT / "profiles" / "smoke.yaml"
 def test_gameday_run_refuses_an_unset_reference_before_starting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GAMEDAY_UNSET_HOOK"}
     state, base = tmp_path / "sandbox-state", quiet_port_base()  # this test's own: they must stay empty
-    r = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(SMOKE), "--out", str(tmp_path / "run"),
+    r = subprocess.run([sys.executable, "-m", "gameday", "run", str(SMOKE), "--out", str(tmp_path / "run"),
                         *target(state, base), "--set", 'notify.webhooks=[{url: "${GAMEDAY_UNSET_HOOK}"}]'],
                        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False, env=env)
     assert r.returncode == 64 and "GAMEDAY_UNSET_HOOK is not set" in r.stderr and "Traceback" not in r.stderr

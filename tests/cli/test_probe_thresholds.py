@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.chaos import experiment as xp
-from harness.chaos import sla_config
-from harness.chaos.events import unmet_probes
-from harness.profile import ProfileError
-from harness.profile import load as load_profile
+from gameday.harness.chaos import experiment as xp
+from gameday.harness.chaos import sla_config
+from gameday.harness.chaos.events import unmet_probes
+from gameday.harness.profile import ProfileError
+from gameday.harness.profile import load as load_profile
 from tests.helpers import ROOT, gameday_in_process, quiet_port_base
 from tests.stubs import prometheus
 
@@ -60,7 +60,7 @@ def _alone(tmp_path: Path) -> Path:
     """The SLA part of a real experiment (its configuration and probes), with a harmless method."""
     src = xp.load(ROOT / "experiments" / "sandbox" / "node-drain.json")
     probes = [p for p in src["steady-state-hypothesis"]["probes"]
-              if p["provider"]["module"] == "harness.chaosext.sla"]
+              if p["provider"]["module"] == "gameday.harness.chaosext.sla"]
     conf = {k: v for k, v in src["configuration"].items() if k.startswith("sla_") or k == "prometheus_url"}
     # the thresholds are what this checks; a probe that stays out of them re-measures for sla_settle_s
     # (45 s in the experiment) before it fails: 1 s here, as it waits the same way

@@ -25,7 +25,7 @@ TOKEN_ENV = "GAMEDAY_TEST_PROM_TOKEN"
 
 
 def gameday(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gameday", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=180, check=False, env={**os.environ, **env})
 
 

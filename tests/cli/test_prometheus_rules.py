@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.prometheus import RULES_PATH, RULES_TEST_PATH
-from sandbox.prometheus.prometheus import (
+from gameday.sandbox.prometheus import RULES_PATH, RULES_TEST_PATH
+from gameday.sandbox.prometheus.prometheus import (
     init_targets,
     render_config,
 )

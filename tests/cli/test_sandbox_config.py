@@ -11,7 +11,7 @@ from tests.helpers import ROOT
 
 def test_unknown_knob_exits_64_and_starts_nothing(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    r = subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state), "up",
+    r = subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), "up",
                         "--set", "knobs.nope=1"], cwd=ROOT, capture_output=True, text=True,
                        timeout=60, check=False)
     assert r.returncode == 64

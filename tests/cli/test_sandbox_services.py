@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox import procs
-from sandbox.layout import Layout
+from gameday.sandbox import procs
+from gameday.sandbox.layout import Layout
 
 # A stand-in for a Postgres backend (issue 24): the "postmaster" forks a child that leaves the
 # process group (setsid, as every backend does), moves into the data directory and SIGSTOPs

@@ -39,6 +39,6 @@ def test_a_db_failover_pages_the_pager_and_resolves_and_the_sandbox_takes_alertm
         assert {n["payload"]["status"] for n in pages} == {"firing", "resolved"}
         # the run took the sandbox down: Alertmanager and the receiver with it
         assert not listening(SCRATCH_BASE + 4) and not listening(SCRATCH_BASE + 5)
-        left = subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
+        left = subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
                               capture_output=True, text=True, timeout=120, check=False)
         assert left.returncode == 0, left.stderr

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from analysis.windows import read_timeline_file as read_timeline
-from harness import profile as profile_mod
-from harness.chaos.runner import run_fault
-from harness.errors import BadInput, NotAllowed, NothingToTarget
-from harness.safety.plan import plan_fault, plan_profile, render
-from harness.timeline import Timeline
+from gameday.analysis.windows import read_timeline_file as read_timeline
+from gameday.harness import profile as profile_mod
+from gameday.harness.chaos.runner import run_fault
+from gameday.harness.errors import BadInput, NotAllowed, NothingToTarget
+from gameday.harness.safety.plan import plan_fault, plan_profile, render
+from gameday.harness.timeline import Timeline
 from tests.helpers import (
     CLUSTER_EXPERIMENTS,
     CLUSTER_SECRET,

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-from analysis.windows import read_timeline_file as read_timeline
-from harness import profile as profile_mod
-from harness.chaos.runner import run_fault
-from harness.errors import NothingToTarget
-from harness.timeline import Timeline
+from gameday.analysis.windows import read_timeline_file as read_timeline
+from gameday.harness import profile as profile_mod
+from gameday.harness.chaos.runner import run_fault
+from gameday.harness.errors import NothingToTarget
+from gameday.harness.timeline import Timeline
 from tests.helpers import BASE, ROOT, Sandbox, sandbox_up
 
 EXP = ROOT / "experiments" / "sandbox"
@@ -60,7 +60,7 @@ def write_profile(tmp: Path, sb: Sandbox, base: int | None = None, **fault_cfg: 
 
 
 def _gameday(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gameday", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, check=False)
 
 
@@ -131,7 +131,7 @@ def test_node_drain_under_plain_chaos_run(sandbox: Sandbox, tmp_path: Path) -> N
     journal = json.loads(journal_path.read_text())
     assert journal["status"] == "completed" and not journal["deviated"], journal
     thresholds = {p["activity"]["name"]: p["output"]["threshold"] for p in journal["steady_states"]["before"]["probes"]
-                  if p["activity"]["provider"]["module"] == "harness.chaosext.sla"}
+                  if p["activity"]["provider"]["module"] == "gameday.harness.chaosext.sla"}
     assert thresholds == {"p95-latency-within-sla": 200.0, "5xx-ratio-within-sla": 0.05}
     drain = journal["run"][0]
     print(f"\n[chaos run node-drain] drained {drain['output']['node']} in {drain['duration']:.2f} s, "
@@ -167,7 +167,7 @@ def test_an_interrupted_experiment_leaves_the_sandbox_healed(sandbox: Sandbox, t
     sandbox.wait(sandbox.healthy, 60, "healthy before the fault")
     profile = write_profile(tmp_path, sandbox)
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "fault", str(profile), fault_id, "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "gameday", "fault", str(profile), fault_id, "--out", str(out)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         injected = _wait_for_event(out / "timeline.jsonl", "fault_injected", 60)

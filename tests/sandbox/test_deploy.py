@@ -50,8 +50,8 @@ def replay(stubs: Any, tmp_path_factory: pytest.TempPathFactory) -> Replay:
     import boto3
     import botocore.client
 
-    from harness import profile as profile_mod
-    from harness.safety.plan import plan_profile
+    from gameday.harness import profile as profile_mod
+    from gameday.harness.safety.plan import plan_profile
     from tests.helpers import aurora_writer, cluster_faults, cluster_profile, run_cluster_fault
 
     aws: list[tuple[str, str]] = []

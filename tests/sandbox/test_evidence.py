@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from harness.evidence import snapshot
-from harness.profile import DEFAULT_PROMQL
+from gameday.harness.evidence import snapshot
+from gameday.harness.profile import DEFAULT_PROMQL
 from tests.helpers import Sandbox, http
 
 

@@ -13,11 +13,11 @@ import boto3
 import pytest
 import yaml
 
-from harness import profile as profile_mod
-from harness.chaos.runner import run_fault
-from harness.errors import NotAllowed
-from harness.safety.plan import plan_profile, render
-from harness.timeline import Timeline
+from gameday.harness import profile as profile_mod
+from gameday.harness.chaos.runner import run_fault
+from gameday.harness.errors import NotAllowed
+from gameday.harness.safety.plan import plan_profile, render
+from gameday.harness.timeline import Timeline
 from tests.stubs.cluster import Stack, stack_in_env
 
 ROOT = Path(__file__).resolve().parents[2]

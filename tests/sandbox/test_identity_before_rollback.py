@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from analysis.windows import read_timeline_file
-from harness import profile as profile_mod
-from harness.chaos.runner import run_fault
-from harness.errors import NotAllowed
-from harness.timeline import Timeline
+from gameday.analysis.windows import read_timeline_file
+from gameday.harness import profile as profile_mod
+from gameday.harness.chaos.runner import run_fault
+from gameday.harness.errors import NotAllowed
+from gameday.harness.timeline import Timeline
 from tests.helpers import cluster_faults, cluster_profile
 from tests.stubs import k8s
 from tests.stubs.cluster import CONTEXTS, Stack, stack_in_env

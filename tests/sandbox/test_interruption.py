@@ -83,7 +83,7 @@ def _locusts(run_dir: Path) -> list[psutil.Process]:
 
 
 def _argv(run_dir: Path, state: Path, sets: list[str], keep_up: bool = True) -> list[str]:
-    argv = [sys.executable, "-m", "harness.cli", "run", "profiles/smoke.yaml", "--out", str(run_dir),
+    argv = [sys.executable, "-m", "gameday", "run", "profiles/smoke.yaml", "--out", str(run_dir),
             *target(state), *[a for s in sets for a in ("--set", s)]]
     return argv + (["--keep-up"] if keep_up else [])
 

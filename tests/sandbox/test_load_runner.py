@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.recorded import read_acks, read_requests
+from gameday.analysis.recorded import read_acks, read_requests
 from tests.helpers import LOCUSTFILE, Sandbox, gameday, locust_count, lookup, no_process_matching, write_profile
 
 

@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from analysis.recorded import read_requests
+from gameday.analysis.recorded import read_requests
 from tests.helpers import SCRATCH_BASE, events, gameday, http, results, scratch_state, target, wait_for_phase
 
 STEADY = ["latency_p95", "throughput", "agent_startup_warm", "error_rate_5xx", "lost_acks"]

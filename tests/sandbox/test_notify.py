@@ -32,13 +32,13 @@ def test_a_real_run_announces_start_phases_and_verdict(receiver: Any, tmp_path: 
     env = {**os.environ, "GAMEDAY_TEST_HOOK_URL": f"{receiver.url}/hook/{HOOK_SECRET}"}
     try:
         r = subprocess.run(
-            [sys.executable, "-m", "harness.cli", "run", str(SMOKE), "--out", str(run_dir),
+            [sys.executable, "-m", "gameday", "run", str(SMOKE), "--out", str(run_dir),
              *target(state, SCRATCH_BASE), *NO_FAULTS,
              "--set", 'notify.webhooks=[{url: "${GAMEDAY_TEST_HOOK_URL}"}]',
              "--set", f"notify.grafana={{url: {receiver.url}, token: {TOKEN}, dashboard_uid: gd-test}}"],
             cwd=ROOT, capture_output=True, text=True, timeout=400, check=False, env=env)
     finally:
-        subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), "down"], cwd=ROOT,
                        capture_output=True, timeout=120, check=False)
         shutil.rmtree(state, ignore_errors=True)
     res = json.loads((run_dir / "results.json").read_text())

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.recorded import read_acks, read_requests
-from contract.columnar import read_stream
-from harness.load.runner import PLUGIN, locust_binary
+from gameday.analysis.recorded import read_acks, read_requests
+from gameday.contract.columnar import read_stream
+from gameday.harness.load.runner import PLUGIN, locust_binary
 from tests.helpers import LOCUSTFILE, Sandbox, locust_count, lookup, no_process_matching, write_profile
 from tests.remote_workers import finish, free_port, start_gameday
 

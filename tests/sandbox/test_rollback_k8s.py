@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 import yaml
 
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status
-from harness import profile as profile_mod
-from harness.chaos.runner import run_fault
-from harness.errors import BadInput, NothingToTarget
-from harness.evidence import snapshot
-from harness.profile import DEFAULT_PROMQL
-from harness.safety.plan import plan_fault
-from harness.timeline import Timeline
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status
+from gameday.harness import profile as profile_mod
+from gameday.harness.chaos.runner import run_fault
+from gameday.harness.errors import BadInput, NothingToTarget
+from gameday.harness.evidence import snapshot
+from gameday.harness.profile import DEFAULT_PROMQL
+from gameday.harness.safety.plan import plan_fault
+from gameday.harness.timeline import Timeline
 from tests.helpers import CLUSTER_EXPERIMENTS, cluster_profile
 from tests.stubs.cluster import Stack, stack_in_env
 

@@ -81,7 +81,7 @@ def test_prometheus_stopped_half_way_is_inconclusive(scratch: Path, tmp_path: Pa
 
 def test_sigkill_half_way_leaves_a_readable_run(scratch: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "profiles/smoke.yaml", "--out", str(run_dir),
+    proc = subprocess.Popen([sys.executable, "-m", "gameday", "run", "profiles/smoke.yaml", "--out", str(run_dir),
                              *target(scratch), *NO_FAULTS], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:

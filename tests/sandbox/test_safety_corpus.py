@@ -45,9 +45,9 @@ def stubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def gameday(*args: str) -> tuple[int, str]:
-    """``gameday ARGS`` in this process (harness.cli.main: the one exit-code mapping), its exit
+    """``gameday ARGS`` in this process (gameday.harness.cli.main: the one exit-code mapping), its exit
     code and everything it printed."""
-    from harness import cli
+    from gameday.harness import cli
 
     out = io.StringIO()
     saved = sys.argv

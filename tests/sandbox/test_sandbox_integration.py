@@ -310,7 +310,7 @@ def test_down_leaves_nothing_listening(sandbox: Sandbox) -> None:
 
 def _alive(pid: int) -> bool:
     """Running (a zombie awaiting its reaper, the orphan's new parent, counts as gone)."""
-    from sandbox import procs
+    from gameday.sandbox import procs
 
     return procs.alive(pid)
 
@@ -319,7 +319,7 @@ def test_chaos_extension_drives_the_real_sandbox(sandbox: Sandbox) -> None:
     """The sandbox's Chaos Toolkit extension, in a real experiment run by chaoslib."""
     from chaoslib.experiment import run_experiment
 
-    from sandbox.chaos import probes
+    from gameday.sandbox.chaos import probes
 
     configuration = {"sandbox_state_dir": str(sandbox.state_dir)}
     assert probes.db_primary(configuration) == sandbox.status()["db"]["primary"]
@@ -329,7 +329,7 @@ def test_chaos_extension_drives_the_real_sandbox(sandbox: Sandbox) -> None:
 
     def act(name: str, func: str, mod: str = "actions", **args: Any) -> dict[str, Any]:
         return {"type": "action", "name": name,
-                "provider": {"type": "python", "module": f"sandbox.chaos.{mod}", "func": func,
+                "provider": {"type": "python", "module": f"gameday.sandbox.chaos.{mod}", "func": func,
                              "arguments": args}}
 
     experiment = {
@@ -339,7 +339,7 @@ def test_chaos_extension_drives_the_real_sandbox(sandbox: Sandbox) -> None:
         "steady-state-hypothesis": {
             "title": "API healthy",
             "probes": [{"type": "probe", "name": "api-healthy", "tolerance": True,
-                        "provider": {"type": "python", "module": "sandbox.chaos.probes",
+                        "provider": {"type": "python", "module": "gameday.sandbox.chaos.probes",
                                      "func": "component_healthy", "arguments": {"component": "api"}}}],
         },
         "method": [act("cordon-node-b", "cordon_node", node="node-b")],
@@ -445,7 +445,7 @@ def test_interrupted_stall_and_crashed_controller_leave_no_process() -> None:
 
         def act(name: str, func: str, **args: Any) -> dict[str, Any]:
             return {"type": "action", "name": name, "provider": {
-                "type": "python", "module": "sandbox.chaos.actions", "func": func, "arguments": args}}
+                "type": "python", "module": "gameday.sandbox.chaos.actions", "func": func, "arguments": args}}
 
         stall = act("stall", "stall_db_replication", seconds=120)
         stall["pauses"] = {"after": 15}  # chaoslib lets a running pause end before it stops

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from sandbox import postgres, procs
-from sandbox.layout import Layout
+from gameday.sandbox import postgres, procs
+from gameday.sandbox.layout import Layout
 from tests.helpers import SCRATCH_BASE, BackgroundLoad, Sandbox, http, lookup, sandbox_up
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from sandbox import config, procs
-from sandbox.config import DB_INSTANCES
-from sandbox.layout import DB_NAME, DB_USER, Layout
+from gameday.sandbox import config, procs
+from gameday.sandbox.config import DB_INSTANCES
+from gameday.sandbox.layout import DB_NAME, DB_USER, Layout
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.sandbox

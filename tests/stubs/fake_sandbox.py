@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sandbox import config
+from gameday.sandbox import config
 
 PORT_RANGE = range(25200, 25300)
 
@@ -180,7 +180,7 @@ def cfg(fake: FakeSandbox, tmp_path: Path) -> dict[str, Any]:
 def drain_experiment(cfg: dict[str, Any]) -> dict[str, Any]:
     """Drain node-a under the fake sandbox, the API's health as the hypothesis, uncordon as rollback."""
     def python(kind: str, name: str, module: str, func: str, **arguments: Any) -> dict[str, Any]:
-        provider: dict[str, Any] = {"type": "python", "module": f"sandbox.chaos.{module}", "func": func}
+        provider: dict[str, Any] = {"type": "python", "module": f"gameday.sandbox.chaos.{module}", "func": func}
         if arguments:
             provider["arguments"] = arguments
         return {"type": kind, "name": name, "provider": provider}

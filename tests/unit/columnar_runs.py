@@ -1,6 +1,6 @@
 """Run directories with columnar evidence, for the tests: the corpus's healthy run
 (``tests.helpers.healthy_run``) with its CSV rows rewritten as Arrow streams by the writer the Locust
-plugin uses (``contract.columnar``), in batches as a process writes them."""
+plugin uses (``gameday.contract.columnar``), in batches as a process writes them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.recorded import read_acks, read_requests
-from contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA, AckRows, RequestRows, StreamFile
+from gameday.analysis.recorded import read_acks, read_requests
+from gameday.contract.columnar import ACK_SCHEMA, REQUEST_SCHEMA, AckRows, RequestRows, StreamFile
 
 
 def _num(v: object) -> float:

@@ -1,5 +1,5 @@
 """The alerting checks (analysis/checks/alerts.py) over run directories built here: Alertmanager's
-v2 API as polled by harness.alerting, what the receivers got, the timeline of one DB failover.
+v2 API as polled by gameday.harness.alerting, what the receivers got, the timeline of one DB failover.
 
 Each failing case breaks exactly one thing of a healthy run and asserts the check that sees it."""
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from analysis.alert_evidence import parse_time
-from analysis.judge import CHECKERS, judge
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status
-from contract import rundir
+from gameday.analysis.alert_evidence import parse_time
+from gameday.analysis.judge import CHECKERS, judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status
+from gameday.contract import rundir
 
 T0 = 1_800_000_000.0  # the run's start
 INJECT = T0 + 32.0
@@ -261,7 +261,7 @@ def test_a_p1_pending_for_the_outage_but_never_firing_is_named_in_the_failure(tm
 
 
 def test_the_fault_table_and_a_chart_show_each_alerts_lifecycle(tmp_path: Path) -> None:
-    from analysis.render import charts, tables
+    from gameday.analysis.render import charts, tables
 
     run = build(tmp_path, healthy())  # (no requests: the table's row itself comes from recovery_time)
     assert tables._alerts(judge(load_run(run)), "db-failover") == \

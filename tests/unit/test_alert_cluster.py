@@ -1,5 +1,5 @@
 """The cluster path of the alerting evidence: Alertmanager's URL with its credentials in the profile,
-read through its v2 API by harness.alerting against a stub that refuses unauthenticated requests
+read through its v2 API by gameday.harness.alerting against a stub that refuses unauthenticated requests
 (tests/stubs/alertmanager.py), then judged from the run directory alone."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.judge import CHECKERS
-from analysis.run import load_run
-from analysis.verdict import Status
-from contract import rundir
-from harness.alert_config import AlertmanagerAccess
-from harness.alerting import AlertWatch, finish
-from harness.errors import BadInput
-from harness.profile import ProfileError, load
+from gameday.analysis.judge import CHECKERS
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
+from gameday.contract import rundir
+from gameday.harness.alert_config import AlertmanagerAccess
+from gameday.harness.alerting import AlertWatch, finish
+from gameday.harness.errors import BadInput
+from gameday.harness.profile import ProfileError, load
 from tests.stubs.alertmanager import AmState, StubAlert, running
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from analysis.checks.autoscaling import audit_autoscaling
-from analysis.run import load_run
-from analysis.verdict import Status
-from harness.hpa_specs import cluster_autoscaling
-from harness.profile import ClusterTarget
+from gameday.analysis.checks.autoscaling import audit_autoscaling
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
+from gameday.harness.hpa_specs import cluster_autoscaling
+from gameday.harness.profile import ClusterTarget
 from tests.stubs import k8s
 
 NS = "hypercode-core"

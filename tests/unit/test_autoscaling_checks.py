@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.checks import autoscaling as a
-from analysis.judge import CHECKERS
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status
-from harness.profile import Profile, ProfileError, load
+from gameday.analysis.checks import autoscaling as a
+from gameday.analysis.judge import CHECKERS
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status
+from gameday.harness.profile import Profile, ProfileError, load
 
 PHASES = (("warmup", 0, 10), ("baseline", 10, 30), ("spike", 30, 90), ("after-spike", 90, 150), ("cooldown", 150, 160))
 LINES = {"scale_up_window_s": 20, "scale_down_window_s": 30, "scale_out_bound_s": 15, "queue_max": 100,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from analysis.judge import CHECKERS
-from analysis.run import load_run
-from analysis.verdict import Status
+from gameday.analysis.judge import CHECKERS
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
 from tests.unit.test_autoscaling_checks import PHASES, only, series, steps
 
 SCRAPE = {"container": "kube-state-metrics", "endpoint": "http-metrics", "instance": "10.0.3.7:8080",

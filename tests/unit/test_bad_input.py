@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import profile as profile_mod
-from harness.errors import BadInput
-from harness.orchestrator import preflight
+from gameday.harness import profile as profile_mod
+from gameday.harness.errors import BadInput
+from gameday.harness.orchestrator import preflight
 from tests.helpers import ROOT
 
 SMOKE = ROOT / "profiles" / "smoke.yaml"

@@ -1,4 +1,4 @@
-"""The charts' per-bin statistics (analysis.render.binned) in bounded memory: bin keys computed a
+"""The charts' per-bin statistics (gameday.analysis.render.binned) in bounded memory: bin keys computed a
 chunk at a time, and per-operation quantiles from one pass over the bins, give exactly what the
 whole-array forms gave."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.render import binned
+from gameday.analysis.render import binned
 
 
 def _whole_segments(t: np.ndarray, origin: float, bin_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

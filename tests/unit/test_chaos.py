@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from harness.chaos import experiment as xp
-from harness.chaos.events import SignalGuard
-from harness.chaosext import sla
-from harness.errors import ExperimentError, NotAllowed
-from harness.profile import ClusterTarget
-from harness.redact import MASK, Redactor, env_secrets
-from harness.safety import allow
+from gameday.harness.chaos import experiment as xp
+from gameday.harness.chaos.events import SignalGuard
+from gameday.harness.chaosext import sla
+from gameday.harness.errors import ExperimentError, NotAllowed
+from gameday.harness.profile import ClusterTarget
+from gameday.harness.redact import MASK, Redactor, env_secrets
+from gameday.harness.safety import allow
 from tests.helpers import ROOT
 from tests.stubs import prometheus
 
@@ -188,7 +188,7 @@ def test_a_signal_inside_an_activity_stops_the_method_and_runs_every_rollback(tm
 def test_journal_is_json_with_datetimes_and_redacted(tmp_path: Path) -> None:
     import datetime as dt
 
-    from harness.chaos import journal
+    from gameday.harness.chaos import journal
 
     path = journal.write(tmp_path / "journals" / "x.json",
                          {"when": dt.datetime(2026, 1, 1), "note": "token abc-secret-1"}, Redactor(["abc-secret-1"]))

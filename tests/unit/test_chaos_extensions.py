@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTENSIONS = {"chaostoolkit-gameday": ("chaosgameday", ("harness.chaosext",)),
-              "chaostoolkit-gameday-sandbox": ("chaosgamedaysandbox", ("sandbox.chaos",))}
+EXTENSIONS = {"chaostoolkit-gameday": ("chaosgameday", ("gameday.harness.chaosext",)),
+              "chaostoolkit-gameday-sandbox": ("chaosgamedaysandbox", ("gameday.sandbox.chaos",))}
 
 
 @pytest.fixture(autouse=True)

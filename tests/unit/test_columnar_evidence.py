@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.damage import Evidence
-from analysis.export import export
-from analysis.judge import judge
-from analysis.recorded import read_acks, read_acks_checked, read_requests, read_requests_checked
-from analysis.run import load_run
-from analysis.verdict import Status
-from contract.columnar import (
+from gameday.analysis.damage import Evidence
+from gameday.analysis.export import export
+from gameday.analysis.judge import judge
+from gameday.analysis.recorded import read_acks, read_acks_checked, read_requests, read_requests_checked
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
+from gameday.contract.columnar import (
     COMPACT_BELOW_ROWS,
     REQUEST_SCHEMA,
     RequestRows,
@@ -27,7 +27,7 @@ from contract.columnar import (
     compact_stream,
     read_stream,
 )
-from harness.load.acks import acknowledged_mission_ids
+from gameday.harness.load.acks import acknowledged_mission_ids
 from tests.corpus.damaged_runs import CLIENT
 from tests.helpers import healthy_run as build
 from tests.unit.columnar_runs import same_rows, to_columnar, write_request_stream
@@ -259,7 +259,7 @@ def _message_ends(raw: bytes) -> set[int]:
 def test_pieces_joined_in_blocks_give_the_same_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The reader joins its per-batch pieces every COMPACT_ROWS rows (bounded resident memory): with
     blocks of 7 rows, batches of 5, all-null batches before and after values, the frame is the same."""
-    from analysis import streams
+    from gameday.analysis import streams
 
     path = tmp_path / "requests.local-1.arrows"
     f = StreamFile(str(path), REQUEST_SCHEMA)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from analysis.checks.client import latency_p95
-from analysis.run import load_run
-from contract.columnar import REQUEST_SCHEMA, StreamFile, micros, strings
+from gameday.analysis.checks.client import latency_p95
+from gameday.analysis.run import load_run
+from gameday.contract.columnar import REQUEST_SCHEMA, StreamFile, micros, strings
 
 N = 1_000_000
 T0 = 1_800_000_000.0

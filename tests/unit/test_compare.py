@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.compare import compare, exit_code
+from gameday.analysis.compare import compare, exit_code
 from tests.helpers import make_run
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import get_args
 
-from analysis.judge import ALL_CHECKS, CHECKERS
-from harness.audits import CHECKLIST_METRICS
-from harness.profile import CHECK_IDS, DEFAULT_PROMQL, CheckId
+from gameday.analysis.judge import ALL_CHECKS, CHECKERS
+from gameday.harness.audits import CHECKLIST_METRICS
+from gameday.harness.profile import CHECK_IDS, DEFAULT_PROMQL, CheckId
 from tests.helpers import ROOT
 
 PAGE = ROOT / "docs" / "coverage.md"

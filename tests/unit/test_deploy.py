@@ -88,7 +88,7 @@ def test_cronjob_runs_gameday_once_bounded_and_resourced(docs: list[dict[str, An
 
 
 def test_the_configmap_profile_is_a_valid_cluster_profile(docs: list[dict[str, Any]], tmp_path: Path) -> None:
-    from harness import profile as profile_mod
+    from gameday.harness import profile as profile_mod
 
     data = one(docs, "ConfigMap", "gameday-config")["data"]
     text = data["profile.yaml"].replace("/opt/gameday/", f"{ROOT}/").replace("/etc/gameday/", f"{tmp_path}/")

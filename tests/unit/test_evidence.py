@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from harness.evidence import snapshot
+from gameday.harness.evidence import snapshot
 
 
 def test_unreachable_prometheus_is_recorded_as_missing(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.guard import Abort, Guard
-from harness.orchestrator import _hold_outage
-from harness.profile import Fault, GuardSettings, Profile
-from harness.timeline import Timeline
+from gameday.harness.guard import Abort, Guard
+from gameday.harness.orchestrator import _hold_outage
+from gameday.harness.profile import Fault, GuardSettings, Profile
+from gameday.harness.timeline import Timeline
 
 
 class Clock:

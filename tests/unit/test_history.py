@@ -13,10 +13,10 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pytest
 
-from analysis import history
-from analysis.judge import judge
-from analysis.render import history as page
-from analysis.run import load_run
+from gameday.analysis import history
+from gameday.analysis.judge import judge
+from gameday.analysis.render import history as page
+from gameday.analysis.run import load_run
 
 
 def rows_json(runs: Path, out: Path) -> list[dict[str, Any]]:

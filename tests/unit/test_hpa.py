@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox import config
-from sandbox.config import HpaPolicy
-from sandbox.controller.autoscaler import spec
-from sandbox.controller.hpa import HpaState, proposal
+from gameday.sandbox import config
+from gameday.sandbox.config import HpaPolicy
+from gameday.sandbox.controller.autoscaler import spec
+from gameday.sandbox.controller.hpa import HpaState, proposal
 
 
 def policy(**over: object) -> HpaPolicy:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.verdict import Status
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
 
 GOOD = {
     "errors": {}, "source": "test",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.verdict import Status, Verdict
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status, Verdict
 from tests.helpers import make_run, steady
 
 

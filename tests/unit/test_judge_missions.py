@@ -8,11 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from analysis.checks.missions import shown
-from analysis.judge import judge
-from analysis.render import markdown
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status, Verdict
+from gameday.analysis.checks.missions import shown
+from gameday.analysis.judge import judge
+from gameday.analysis.render import markdown
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status, Verdict
 from tests.helpers import make_run, ramp, series, steady
 
 MINE = ["lost_acks", "mission_success", "missions_stuck", "mission_time"]

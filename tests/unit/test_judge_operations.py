@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status
 
 HEADER = "t_start,latency_ms,name,method,status,ok,error,mission_id,t_intended,latency_intended_ms\n"
 PHASES = (("warmup", 0, 10), ("baseline", 10, 70), ("fault:db-failover", 70, 110), ("cooldown", 110, 140))
@@ -317,7 +317,7 @@ def test_one_stall_at_the_horizon_is_one_observation_not_an_outage(tmp_path: Pat
 
 
 def test_stalls_are_grouped_from_their_first_answer_without_chaining() -> None:
-    from analysis.doubt import stalls as _stalls
+    from gameday.analysis.doubt import stalls as _stalls
     assert _stalls(np.array([])) == 0
     assert _stalls(np.array([1.0, 1.02, 1.05, 1.09])) == 1  # within 0.1 s of the first
     assert _stalls(np.array([1.0, 1.08, 1.16, 1.24, 1.32])) == 3  # 0.08 s apart: no chain of one stall

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.verdict import Status
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
 from tests.helpers import inject, ramp, series, server_run, steady
 
 

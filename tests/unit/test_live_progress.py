@@ -1,4 +1,4 @@
-"""The live progress of ``gameday run`` (harness.live) and the guard's margin it shows: fed timeline
+"""The live progress of ``gameday run`` (gameday.harness.live) and the guard's margin it shows: fed timeline
 events, a progress file and an injected clock; no processes, no terminal."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.guard import Guard, Margin
-from harness.live import RunProgress, State, line, on_event, planned_phases, snapshot, table
-from harness.profile import Fault, GuardSettings, Profile
-from harness.timeline import Timeline
+from gameday.harness.guard import Guard, Margin
+from gameday.harness.live import RunProgress, State, line, on_event, planned_phases, snapshot, table
+from gameday.harness.profile import Fault, GuardSettings, Profile
+from gameday.harness.timeline import Timeline
 
 
 class Clock:

@@ -1,13 +1,13 @@
-"""The read-back's list of acknowledged missions (harness.load.acks), read without the judge's
+"""The read-back's list of acknowledged missions (gameday.harness.load.acks), read without the judge's
 parser: it must name every mission the judge counts, or a lost mission would go unasked."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.recorded import read_acks
-from contract.rundir import ACK_COLUMNS
-from harness.load.acks import acknowledged_mission_ids
+from gameday.analysis.recorded import read_acks
+from gameday.contract.rundir import ACK_COLUMNS
+from gameday.harness.load.acks import acknowledged_mission_ids
 
 HEADER = ",".join(ACK_COLUMNS)
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import profile as profile_mod
-from sandbox.config import TIMING_PRESETS, ConfigError, build
+from gameday.harness import profile as profile_mod
+from gameday.sandbox.config import TIMING_PRESETS, ConfigError, build
 from tests.helpers import ROOT
 
 

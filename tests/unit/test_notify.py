@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from harness import profile as profile_mod
-from harness.errors import BadInput, TargetUnavailable
-from harness.notify import Notifier, messages
-from harness.notify.grafana import Annotator
-from harness.profile import Profile
-from harness.timeline import Timeline
+from gameday.harness import profile as profile_mod
+from gameday.harness.errors import BadInput, TargetUnavailable
+from gameday.harness.notify import Notifier, messages
+from gameday.harness.notify.grafana import Annotator
+from gameday.harness.profile import Profile
+from gameday.harness.timeline import Timeline
 from tests.stubs.webhook import HOOK_SECRET, RECEIVER, SMOKE, TOKEN
 
 

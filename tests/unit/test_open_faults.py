@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from analysis.checks.recovery import recovery_time
-from analysis.run import load_run
-from analysis.verdict import Status
-from harness import profile as profile_mod
-from harness.profile import ProfileError
+from gameday.analysis.checks.recovery import recovery_time
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
+from gameday.harness import profile as profile_mod
+from gameday.harness.profile import ProfileError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = str(ROOT / "experiments" / "sandbox" / "redis-partition.json")

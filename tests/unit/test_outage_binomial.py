@@ -1,11 +1,11 @@
-"""The recovery windows' binomial test (analysis.outage) without scipy.stats (whose import alone
+"""The recovery windows' binomial test (gameday.analysis.outage) without scipy.stats (whose import alone
 cost ~45 MiB of the judge's peak RSS, issue 19): the same tail probabilities, the same decisions."""
 
 from __future__ import annotations
 
 from scipy.stats import binom
 
-from analysis.doubt import at_least as _at_least
+from gameday.analysis.doubt import at_least as _at_least
 
 
 def test_the_tail_is_scipys_binomial_survival_function() -> None:

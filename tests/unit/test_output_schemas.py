@@ -1,8 +1,8 @@
 """The run directory's contract, stated once (issue 14): timeline events by enum, check ids, fault
-ids and threshold defaults in ``contract.checks``, and the JSON Schemas of results.json and
-history.json generated from the pydantic models in ``contract.schemas``.
+ids and threshold defaults in ``gameday.contract.checks``, and the JSON Schemas of results.json and
+history.json generated from the pydantic models in ``gameday.contract.schemas``.
 
-- the committed docs/*.schema.json equal what the models generate (regenerate: python -m contract.schemas);
+- the committed docs/*.schema.json equal what the models generate (regenerate: python -m gameday.contract.schemas);
 - results.json from real judgements (GO, damaged evidence, a failed run) and history.json from a
   real ``gameday history`` row set (judged, judged now, not judged) validate against them;
 - the profile's model and the judge take their defaults from the contract: change one there and
@@ -21,17 +21,17 @@ import jsonschema
 import pytest
 import yaml
 
-import contract.checks
-from analysis import history, results
-from analysis.judge import CHECKERS, judge
-from analysis.render import history as history_page
-from analysis.run import load_run
-from contract.checks import ALL_CHECK_IDS, CHECK_IDS, DEFAULT_RECOVERY_S, DEFAULTS, FAULT_IDS, THRESHOLD_KEYS
-from contract.events import Event
-from contract.rundir import HISTORY_SCHEMA_VERSION, RESULTS_SCHEMA_VERSION
-from contract.schemas import SCHEMAS, History, Results, render, stale
-from harness.profile import Checks
-from harness.timeline import Timeline
+import gameday.contract.checks
+from gameday.analysis import history, results
+from gameday.analysis.judge import CHECKERS, judge
+from gameday.analysis.render import history as history_page
+from gameday.analysis.run import load_run
+from gameday.contract.checks import ALL_CHECK_IDS, CHECK_IDS, DEFAULT_RECOVERY_S, DEFAULTS, FAULT_IDS, THRESHOLD_KEYS
+from gameday.contract.events import Event
+from gameday.contract.rundir import HISTORY_SCHEMA_VERSION, RESULTS_SCHEMA_VERSION
+from gameday.contract.schemas import SCHEMAS, History, Results, render, stale
+from gameday.harness.profile import Checks
+from gameday.harness.timeline import Timeline
 from tests.helpers import ROOT
 from tests.helpers import healthy_run as build
 
@@ -49,7 +49,7 @@ def _judged(run: Path) -> dict[str, object]:
 
 
 def test_committed_schemas_equal_the_generated_ones() -> None:
-    assert stale() == [], "regenerate with: .venv/bin/python -m contract.schemas"
+    assert stale() == [], "regenerate with: .venv/bin/python -m gameday.contract.schemas"
     for name in SCHEMAS:
         assert (ROOT / "docs" / name).read_text() == render(name)
 
@@ -115,7 +115,7 @@ def test_the_profile_model_and_the_judge_take_the_contracts_defaults(tmp_path: P
     (run / "profile.yaml").write_text(yaml.safe_dump(prof))
     p95 = next(r for r in judge(load_run(run)).results if r.id == "latency_p95")
     assert p95.threshold == DEFAULTS.p95_ms
-    monkeypatch.setattr(contract.checks, "DEFAULTS", contract.checks.ThresholdDefaults(p95_ms=41.0))
+    monkeypatch.setattr(gameday.contract.checks, "DEFAULTS", gameday.contract.checks.ThresholdDefaults(p95_ms=41.0))
     lowered = [r for r in judge(load_run(run)).results if r.id == "latency_p95"]
     assert {r.threshold for r in lowered} == {41.0} and {r.status.value for r in lowered} == {"FAIL"}
 
@@ -138,7 +138,7 @@ def test_every_event_of_a_synthetic_run_is_a_contract_event(tmp_path: Path) -> N
 
 
 # names that mean something else where they appear: the profile's notification names (a vocabulary of
-# their own, harness.notify.config.NotifyEvent) and Prometheus's own configuration key
+# their own, gameday.harness.notify.config.NotifyEvent) and Prometheus's own configuration key
 _OTHER_VOCABULARY = {("harness/notify/config.py", "run_started"), ("harness/notify/messages.py", "run_started"),
                      ("harness/notify/config.py", "run_aborted"), ("harness/notify/messages.py", "run_aborted"),
                      ("harness/notify/config.py", "run_interrupted"), ("harness/notify/messages.py", "run_interrupted"),
@@ -167,5 +167,5 @@ def test_no_threshold_default_is_restated_outside_the_contract() -> None:
     faults = re.compile(r"[\"'](" + "|".join(FAULT_IDS) + r")[\"']\s*:\s*[0-9]")
     found = [f"{path}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}" for path, text in _sources()
              for m in [*pattern.finditer(text), *faults.finditer(text)]]
-    # analysis.outage.RecoveryLines.step_s is the recovery windows' 1 s slide, not checks.step_s
+    # gameday.analysis.outage.RecoveryLines.step_s is the recovery windows' 1 s slide, not checks.step_s
     assert [f for f in found if not (f.startswith("analysis/outage.py") and f.endswith(" step_s: float = 1"))] == []

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.chaos import experiment as xp
-from harness.chaos import sla_config
-from harness.chaos.events import unmet_probes
-from harness.profile import load as load_profile
-from harness.safety.plan import PlanContext, plan_fault, plan_profile, render
-from harness.scrape import ScrapeInterval
+from gameday.harness.chaos import experiment as xp
+from gameday.harness.chaos import sla_config
+from gameday.harness.chaos.events import unmet_probes
+from gameday.harness.profile import load as load_profile
+from gameday.harness.safety.plan import PlanContext, plan_fault, plan_profile, render
+from gameday.harness.scrape import ScrapeInterval
 from tests.helpers import ROOT
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*/*.json"))
@@ -33,7 +33,7 @@ def test_no_experiment_writes_a_threshold(path: Path) -> None:
         entry = conf.get(key)
         assert isinstance(entry, dict) and entry.get("type") == "env", f"{path}: {key} carries a value: {entry}"
         assert str(entry.get("default", "<unset")).startswith("<unset"), f"{path}: {key} has a default: {entry}"
-    probes = [a for a in xp.activities(exp) if a.module == "harness.chaosext.sla"]
+    probes = [a for a in xp.activities(exp) if a.module == "gameday.harness.chaosext.sla"]
     assert probes, f"{path} has no SLA probe"
     for a in probes:
         arg, ref = SLA_FUNCS[a.func]
@@ -65,7 +65,7 @@ def test_the_plan_injects_the_profiles_checks_and_shows_them(tmp_path: Path) -> 
         # what chaoslib will hand the probes, after substitution
         exp = xp.with_configuration(xp.load(fault.experiment), conf)
         for a in xp.activities(exp):
-            if a.module == "harness.chaosext.sla":
+            if a.module == "gameday.harness.chaosext.sla":
                 args = xp.substitute(a.arguments, xp.static_configuration(exp, conf, fault.experiment))
                 assert args[SLA_FUNCS[a.func][0]] == (150 if a.func == "latency_quantile_within" else 0.02)
                 assert args["window_s"] == 120

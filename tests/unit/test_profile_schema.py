@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from harness.commands.schema import render
+from gameday.harness.commands.schema import render
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "profile.schema.json"

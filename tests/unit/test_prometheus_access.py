@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from contract.redact import scrub
-from harness import audits, evidence, promclient, scrape
-from harness.chaosext import sla
-from harness.errors import BadInput
-from harness.profile import PrometheusAccess
+from gameday.contract.redact import scrub
+from gameday.harness import audits, evidence, promclient, scrape
+from gameday.harness.chaosext import sla
+from gameday.harness.errors import BadInput
+from gameday.harness.profile import PrometheusAccess
 from tests.stubs import prom_https
 from tests.stubs.prom_https import Wants
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.readback import read_back
+from gameday.harness.readback import read_back
 from tests.stubs import free_port, serve
 
 T0 = 1_800_000_000.0
@@ -152,6 +152,6 @@ def test_an_unreachable_target_leaves_every_id_unread(tmp_path: Path) -> None:
 def test_a_mission_timestamp_is_read_in_any_usual_form(sent: object, seconds: float | None) -> None:
     """A target written elsewhere may stamp missions as ISO 8601 or as unix s/ms/µs numbers: each
     reads as the same instant; anything else reads as no time (mission_time then says so)."""
-    from harness.readback import _stamp
+    from gameday.harness.readback import _stamp
     got = _stamp(sent)
     assert got == pytest.approx(seconds) if seconds is not None else got is None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from analysis.judge import judge
-from analysis.render import junit, markdown
-from analysis.run import load_run
+from gameday.analysis.judge import judge
+from gameday.analysis.render import junit, markdown
+from gameday.analysis.run import load_run
 from tests.helpers import make_run, steady
 
 

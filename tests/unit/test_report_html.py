@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from analysis.judge import judge
-from analysis.render import charts, html
-from analysis.run import load_run
+from gameday.analysis.judge import judge
+from gameday.analysis.render import charts, html
+from gameday.analysis.run import load_run
 from tests.helpers import inject, make_run, ramp, series, steady
 
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from analysis.checks import rollback
-from analysis.checks.audits import audit_rollout
-from analysis.rollout_evidence import FailureSample, Observation, ReplicaSetRev, RolloutEvidence
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status
+from gameday.analysis.checks import rollback
+from gameday.analysis.checks.audits import audit_rollout
+from gameday.analysis.rollout_evidence import FailureSample, Observation, ReplicaSetRev, RolloutEvidence
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status
 
 # ---- the judgement over recorded histories (pure) -------------------------------------------------
 GOOD, BAD = ["core:1.4.2"], ["core:bad"]

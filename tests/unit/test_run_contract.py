@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.judge import Judgement
-from analysis.render import junit, markdown
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status, Verdict
-from contract.atomic import UnsafePath, write_atomic
+from gameday.analysis.judge import Judgement
+from gameday.analysis.render import junit, markdown
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status, Verdict
+from gameday.contract.atomic import UnsafePath, write_atomic
 from tests.helpers import charts_drawn_not_laid_out, gameday_in_process, healthy_run
 
 
@@ -138,7 +138,7 @@ def test_results_json_follows_its_documented_schema(tmp_path: Path, capsys: pyte
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     charts_drawn_not_laid_out(monkeypatch)
     jsonschema = pytest.importorskip("jsonschema")
-    from contract.rundir import RESULTS_SCHEMA_VERSION
+    from gameday.contract.rundir import RESULTS_SCHEMA_VERSION
     from tests.helpers import ROOT
 
     schema = json.loads((ROOT / "docs/results.schema.json").read_text())

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from sandbox.chaos import actions, client, discover, probes, waits
-from sandbox.chaos.client import BadArgument
+from gameday.sandbox.chaos import actions, client, discover, probes, waits
+from gameday.sandbox.chaos.client import BadArgument
 from tests.stubs.fake_sandbox import PORT_RANGE, STATUS, FakeSandbox, drain_experiment
 
 

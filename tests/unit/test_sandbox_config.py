@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import config
-from sandbox.config import ConfigError
+from gameday.sandbox import config
+from gameday.sandbox.config import ConfigError
 
 
 def test_defaults_are_the_checklist_shape() -> None:

@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-from sandbox.app import mutants
-from sandbox.config import Knobs
+from gameday.sandbox.app import mutants
+from gameday.sandbox.config import Knobs
 
 
 def _within(measured: int, n: int, p: float, sigmas: float = 4.0) -> bool:

@@ -6,9 +6,9 @@ import os
 import socket
 from pathlib import Path
 
-from sandbox import procs, services
-from sandbox.config import SandboxConfig
-from sandbox.layout import Layout
+from gameday.sandbox import procs, services
+from gameday.sandbox.config import SandboxConfig
+from gameday.sandbox.layout import Layout
 
 
 def _cfg(tmp: Path) -> tuple[Layout, SandboxConfig]:

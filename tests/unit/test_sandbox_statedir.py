@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import cli, statedir
-from sandbox.layout import Layout, load_or_create_secrets
-from sandbox.procs import RunAs
+from gameday.sandbox import cli, statedir
+from gameday.sandbox.layout import Layout, load_or_create_secrets
+from gameday.sandbox.procs import RunAs
 
 ME = RunAs(None, os.geteuid(), os.getegid())
 

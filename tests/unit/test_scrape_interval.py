@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.verdict import Status
-from harness import scrape
-from harness.errors import BadInput
-from harness.profile import DEFAULT_PROMQL, Profile, ProfileError
-from harness.profile import load as load_profile
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import Status
+from gameday.harness import scrape
+from gameday.harness.errors import BadInput
+from gameday.harness.profile import DEFAULT_PROMQL, Profile, ProfileError
+from gameday.harness.profile import load as load_profile
 from tests.helpers import ROOT, inject, series, server_run
 from tests.stubs import serve
 
@@ -222,7 +222,7 @@ def test_not_injected_bad_release_is_inconclusive_with_the_probe_message(tmp_pat
 
 
 def test_the_snapshot_step_is_one_prometheus_parses() -> None:
-    from harness.evidence import _step
+    from gameday.harness.evidence import _step
 
     assert _step(1.0) == "1s" and _step(15) == "15s"
     assert _step(7.5) == "7.5" and _step(3.75) == "3.75"  # "7.5s" is refused with a 400

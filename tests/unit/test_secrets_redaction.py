@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from contract.atomic import write_atomic
-from contract.redact import scrub
-from harness import profile as profile_mod
-from harness.cli import main
-from harness.redact import Redactor, env_secrets, secret_name
-from harness.rundir import write_profile
-from harness.timeline import Timeline
+from gameday.contract.atomic import write_atomic
+from gameday.contract.redact import scrub
+from gameday.harness import profile as profile_mod
+from gameday.harness.cli import main
+from gameday.harness.redact import Redactor, env_secrets, secret_name
+from gameday.harness.rundir import write_profile
+from gameday.harness.timeline import Timeline
 from tests.corpus.secret_shapes import DECLARED, ENV, SHAPES
 from tests.helpers import ROOT, charts_drawn_not_laid_out, healthy_run
 

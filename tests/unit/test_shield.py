@@ -1,4 +1,4 @@
-"""``harness.shield``: a run is stoppable whatever signal dispositions it inherited, and its clean-up
+"""``gameday.harness.shield``: a run is stoppable whatever signal dispositions it inherited, and its clean-up
 is not. Each case is a child Python process, so this process's handlers are never touched."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.helpers import ROOT
 # process inherited is back
 CHILD = """
 import signal, sys, time
-from harness.shield import interruptible
+from gameday.harness.shield import interruptible
 before = signal.getsignal(signal.SIGINT)
 try:
     with interruptible():

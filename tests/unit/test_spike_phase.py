@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import spike
-from harness.orchestrator import load_budget_s
-from harness.profile import Profile
-from harness.timeline import Timeline
+from gameday.harness import spike
+from gameday.harness.orchestrator import load_budget_s
+from gameday.harness.profile import Profile
+from gameday.harness.timeline import Timeline
 
 
 def test_the_shape_file_steps_up_then_back_and_the_timeline_follows(tmp_path: Path) -> None:

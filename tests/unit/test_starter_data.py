@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from harness.starter import STARTER
+from gameday.harness.starter import STARTER
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from analysis.judge import judge
-from analysis.run import load_run
-from analysis.verdict import CheckResult, Status
+from gameday.analysis.judge import judge
+from gameday.analysis.run import load_run
+from gameday.analysis.verdict import CheckResult, Status
 from tests.helpers import series, server_run
 
 # the load starts at 0 s; SERVER_PHASES' baseline is 10-70 s

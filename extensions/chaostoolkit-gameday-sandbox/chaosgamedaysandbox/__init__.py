@@ -1,6 +1,6 @@
 """chaostoolkit-gameday-sandbox: the sandbox's Chaos Toolkit extension, discoverable with
-``chaos discover``. The activities are :mod:`sandbox.chaos`'s (experiments name
-``"module": "sandbox.chaos.actions"``); this package gives them the ecosystem's name and the single
+``chaos discover``. The activities are :mod:`gameday.sandbox.chaos`'s (experiments name
+``"module": "gameday.sandbox.chaos.actions"``); this package gives them the ecosystem's name and the single
 top-level package chaoslib's discovery imports. System discovery reads the running sandbox.
 
     chaos discover --no-install chaostoolkit-gameday-sandbox
@@ -8,7 +8,7 @@ top-level package chaoslib's discovery imports. System discovery reads the runni
 
 from typing import Any
 
-from sandbox.chaos import __version__, explore_system, load_exported_activities
+from gameday.sandbox.chaos import __version__, explore_system, load_exported_activities
 
 __all__ = ["__version__", "discover", "load_exported_activities"]
 

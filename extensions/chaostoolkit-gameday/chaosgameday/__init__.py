@@ -1,7 +1,7 @@
 """chaostoolkit-gameday: gameday's Chaos Toolkit extension, discoverable with ``chaos discover``.
 
-The activities are those of :mod:`harness.chaosext` (experiments name them as
-``"module": "harness.chaosext.sla"`` and so on): this package gives them the name and the single
+The activities are those of :mod:`gameday.harness.chaosext` (experiments name them as
+``"module": "gameday.harness.chaosext.sla"`` and so on): this package gives them the name and the single
 top-level package Chaos Toolkit's discovery expects (``chaoslib.discovery.package`` maps a
 distribution to one top-level import name and calls its ``discover``).
 
@@ -10,15 +10,15 @@ distribution to one top-level import name and calls its ``discover``).
 
 from typing import Any
 
-from harness.chaosext import __version__  # one version: the gameday distribution's
+from gameday.harness.chaosext import __version__  # one version: the gameday distribution's
 
 __all__ = ["__version__", "discover", "load_exported_activities"]
 
 EXTENSION_NAME = "chaostoolkit-gameday"
 
 # module -> what discovery lists from it
-MODULES = (("harness.chaosext.sla", "probes"), ("harness.chaosext.release", "actions"),
-           ("harness.chaosext.k8s", "probes"), ("harness.chaosext.aws", "probes"))
+MODULES = (("gameday.harness.chaosext.sla", "probes"), ("gameday.harness.chaosext.release", "actions"),
+           ("gameday.harness.chaosext.k8s", "probes"), ("gameday.harness.chaosext.aws", "probes"))
 
 
 def discover(discover_system: bool = True) -> Any:

@@ -66,3 +66,15 @@ def test_discover_lists_every_activity_the_experiments_use(dist: str) -> None:
     used = used_activities(prefixes)
     assert used and used <= listed, sorted(used - listed)
     assert all(a["type"] in ("action", "probe") for a in discovery["activities"])
+
+
+def test_chaos_discover_gameday_finds_its_one_top_level_package_and_every_activity() -> None:
+    """``chaos discover gameday``: chaoslib maps the distribution to its one top-level package
+    (``gameday`` now, ``analysis`` before the rename, which had no discover) and calls its discover."""
+    from chaoslib.discovery.discover import discover
+
+    discovery = discover("gameday", discover_system=False, download_and_install=False)
+    assert discovery["extension"]["name"] == "gameday"
+    listed = {(a["mod"], a["name"]) for a in discovery["activities"]}
+    used = used_activities(("gameday.harness.chaosext", "gameday.sandbox.chaos"))
+    assert used and used <= listed, sorted(used - listed)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Annotated
+import warnings
+from typing import Annotated, TextIO
 
 import typer
 
@@ -22,7 +23,7 @@ from gameday.analysis.errors import NotARun
 from gameday.contract.atomic import UnsafePath
 from gameday.contract.exitcodes import ExitCode
 from gameday.harness.app import app
-from gameday.harness.errors import GamedayError
+from gameday.harness.errors import GamedayError, GamedayWarning
 from gameday.harness.redact import say_safely
 
 
@@ -73,7 +74,20 @@ def _register() -> None:
         importlib.import_module(f"gameday.harness.commands.{mod.name}")
 
 
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """gameday's own warnings as one line; anything else as Python shows it."""
+    if issubclass(category, GamedayWarning):
+        typer.echo(say_safely(f"gameday: warning: {message}"), err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
 def main() -> None:
+    warnings.showwarning = _show_warning
     _register()
     try:
         # with standalone_mode off, click returns a command's typer.Exit code instead of exiting

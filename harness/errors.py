@@ -12,6 +12,11 @@ class GamedayError(Exception):
     exit_code: int = ExitCode.NO_GO
 
 
+class GamedayWarning(UserWarning):
+    """Base of every warning gameday gives on purpose: the CLI prints each as one line on stderr
+    (``gameday: warning: ...``), without Python's file, line and source."""
+
+
 class BadInput(GamedayError):
     """A profile, experiment or argument that cannot be used: exit 64, nothing started."""
 

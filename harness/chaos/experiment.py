@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from gameday.harness.errors import ExperimentError
+from gameday.harness.errors import ExperimentError, GamedayWarning
 
 Kind = Literal["sandbox", "cluster", "neutral"]
 Section = Literal["hypothesis", "method", "rollbacks"]
@@ -61,15 +61,23 @@ def load(path: Path) -> dict[str, Any]:
         raise ExperimentError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}: an experiment is a mapping, got {type(data).__name__}")
-    for was, now in renamed_modules(data):
-        warnings.warn(f"{path}: provider module {was} is now {now}; it is read as {now} (rename it in the "
-                      "experiment: an installed gameday has no module named "
-                      f"{was.split('.')[0]})", RenamedModule, stacklevel=2)
+    renamed = sorted(set(renamed_modules(data)))
+    if renamed and path not in _WARNED:
+        _WARNED.add(path)
+        shown = ", ".join(f"{was} -> {now}" for was, now in renamed)
+        warnings.warn(f"{path}: provider modules named as before gameday became one package are read by "
+                      f"their new names ({shown}); rename them in the experiment (an installed gameday has "
+                      "no module named harness or sandbox, and `chaos run` alone needs the new names)",
+                      RenamedModule, stacklevel=2)
     return data
 
 
-class RenamedModule(UserWarning):
-    """An experiment names a provider module by its name before gameday became one package."""
+class RenamedModule(GamedayWarning):
+    """An experiment names a provider module by its name before gameday became one package. The
+    CLI prints it as one line (``gameday: warning: ...``), once per experiment file."""
+
+
+_WARNED: set[Path] = set()  # experiment files already warned about in this process
 
 
 # gameday's packages before they became one (gameday.harness, gameday.sandbox, ...)

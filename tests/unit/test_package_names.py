@@ -90,5 +90,18 @@ def test_an_experiment_with_an_old_module_name_is_read_as_the_new(tmp_path: Path
     assert {a.module for a in xp.activities(data)} == {f"gameday.{old}", ""}
     assert xp.modules(data) == {f"gameday.{old}", ""}
     assert data["rollbacks"][0]["provider"]["path"] == "harness.cli"  # not a Python provider: left as it is
-    assert len(seen) == 2 and all(issubclass(w.category, xp.RenamedModule) for w in seen)
-    assert f"provider module {old} is now gameday.{old}" in str(seen[0].message)
+    assert len(seen) == 1 and issubclass(seen[0].category, xp.RenamedModule)  # one warning per file
+    assert f"{path}: provider modules named as before" in str(seen[0].message)
+    assert f"({old} -> gameday.{old})" in str(seen[0].message)
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        assert xp.modules(xp.load(path)) == {f"gameday.{old}", ""}  # read again: renamed, not warned again
+    assert again == []
+
+
+def test_the_command_line_prints_gamedays_warnings_as_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from gameday.harness import cli
+    from gameday.harness.errors import GamedayWarning
+
+    cli._show_warning(GamedayWarning("x.json: renamed"), GamedayWarning, "/some/file.py", 3)
+    assert capsys.readouterr().err == "gameday: warning: x.json: renamed\n"

@@ -131,7 +131,7 @@ def _crews_in(a: float, b: float, n: int, slow_ms: list[float]) -> list[Req]:
     (54, [205.0, 220.0, 277.0], None),       # CI's healthy smoke cool-down: 3 of 54, no proof of a breach
     (108, [205.0, 220.0, 277.0], Status.PASS),  # the same 3 among 108: the exact p95 is a fast answer
     (108, [205.0] * 6, Status.FAIL),          # 6 of 108 slow: the exact p95 (103rd answer) is over
-    (54, [205.0] * 9, Status.FAIL)])          # 9 of 54: small, but slow beyond doubt (P ~ 0.004)
+    (54, [205.0] * 9, Status.FAIL)])          # 9 of 54: small, but slow beyond doubt (P = 0.001)
 def test_a_p95_rests_on_enough_answers(tmp_path: Path, crews: int, slow: list[float], verdict: Status | None) -> None:
     """A nearest-rank p95 is decided by the slowest twentieth: 3 of 54 crew spawns (a 10 s cool-down
     of CI's smoke run on a healthy sandbox, 2 of 134 over the line in its baseline) made it 205 ms.

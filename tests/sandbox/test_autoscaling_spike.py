@@ -64,7 +64,11 @@ def test_autoscaler_frozen_is_no_go_on_autoscale_out(scratch: Path, tmp_path: Pa
     res = results(run_dir)
     out = {c["window"].rsplit(" ", 1)[-1]: c for c in res["checks"] if c["id"] == "autoscale_out"}
     assert r.returncode == 1 and res["verdict"] == "NO-GO", r.stdout[-3000:]
-    assert out["core-api"]["status"] == "FAIL" and "never rose" in out["core-api"]["message"], out
+    # nothing scales out: a scale-out that was due never came (FAIL), and where the metric never stayed over
+    # its target for the 30 s window (core-api's CPU hovers at its target on a loaded machine) none was due
+    # (INCONCLUSIVE); never a PASS
+    assert {c["status"] for c in out.values()} <= {"FAIL", "INCONCLUSIVE"}, out
+    assert any(c["status"] == "FAIL" and "never rose" in c["message"] for c in out.values()), out
     for hpa in ("core-api", "worker"):
         assert {v for _, v in replicas(run_dir, hpa)} == {2.0 if hpa == "core-api" else 1.0}
     audit = [c for c in res["checks"] if c["id"] == "audit_autoscaling"]

@@ -80,16 +80,17 @@ class RenamedModule(GamedayWarning):
 _WARNED: set[Path] = set()  # experiment files already warned about in this process
 
 
-# gameday's packages before they became one (gameday.harness, gameday.sandbox, ...)
-_OLD_NAME = re.compile(r"^(harness|analysis|contract|sandbox)(\.|$)")
+# the provider modules experiments named before gameday became one package: its two extensions' (only
+# those: a team's own ``analysis.probes`` or ``sandbox.tools`` is theirs, and keeps its name)
+_OLD_NAME = re.compile(r"^(harness\.chaosext|sandbox\.chaos)(\.|$)")
 
 
 def renamed_modules(node: Any) -> list[tuple[str, str]]:
-    """Rewrite, in place, every Python provider anywhere in ``node`` whose module has one of
-    gameday's old top-level names (``harness.chaosext.sla``, ``sandbox.chaos.actions``) to its name
-    in the one package (``gameday.harness.chaosext.sla``): a team's experiments written before the
-    rename keep running, and what is screened, pinned and run is the module that runs. Returns
-    (old, new) for each rewrite."""
+    """Rewrite, in place, every Python provider anywhere in ``node`` that names one of gameday's
+    activity modules by its name before the rename (``harness.chaosext.sla``, ``sandbox.chaos.actions``)
+    to its name in the one package (``gameday.harness.chaosext.sla``): a team's experiments written
+    before the rename keep running, and what is screened, pinned and run is the module that runs.
+    Returns (old, new) for each rewrite."""
     out: list[tuple[str, str]] = []
     if isinstance(node, dict):
         provider = node.get("provider")

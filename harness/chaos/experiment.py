@@ -85,27 +85,52 @@ _WARNED: set[Path] = set()  # experiment files already warned about in this proc
 _OLD_NAME = re.compile(r"^(harness\.chaosext|sandbox\.chaos)(\.|$)")
 
 
-def renamed_modules(node: Any) -> list[tuple[str, str]]:
-    """Rewrite, in place, every Python provider anywhere in ``node`` that names one of gameday's
+def renamed_modules(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rewrite, in place, every Python provider anywhere in ``raw`` that names one of gameday's
     activity modules by its name before the rename (``harness.chaosext.sla``, ``sandbox.chaos.actions``)
     to its name in the one package (``gameday.harness.chaosext.sla``): a team's experiments written
     before the rename keep running, and what is screened, pinned and run is the module that runs.
     Returns (old, new) for each rewrite."""
     out: list[tuple[str, str]] = []
-    if isinstance(node, dict):
-        provider = node.get("provider")
-        if isinstance(provider, dict) and provider.get("type") == "python":
-            module = provider.get("module")
-            if isinstance(module, str) and _OLD_NAME.match(module):
-                provider["module"] = f"gameday.{module}"
-                out.append((module, provider["module"]))
-        for key, value in node.items():
-            if key != "provider":
-                out += renamed_modules(value)
-    elif isinstance(node, list):
-        for item in node:
-            out += renamed_modules(item)
+    for found in providers(raw):
+        provider = found.node["provider"]
+        module = provider.get("module") if isinstance(provider, dict) and provider.get("type") == "python" else None
+        if isinstance(module, str) and _OLD_NAME.match(module):
+            provider["module"] = f"gameday.{module}"
+            out.append((module, provider["module"]))
     return out
+
+
+@dataclass(frozen=True)
+class ProviderAt:
+    """A mapping that holds a ``provider``, where it is in the experiment and its role there."""
+
+    where: str
+    role: str
+    node: Mapping[str, Any]  # the mapping that holds "provider"
+
+
+def providers(raw: Mapping[str, Any]) -> Iterator[ProviderAt]:
+    """Every mapping with a ``provider`` anywhere in the document, with where it is and its role
+    (what the safety screen decides on, and what the rename of old module names rewrites)."""
+    def walk(node: Any, where: str, role: str) -> Iterator[ProviderAt]:
+        if isinstance(node, Mapping):
+            if "provider" in node:
+                yield ProviderAt(where, role, node)
+            for k, v in node.items():
+                child_role = "control" if k == "controls" or role == "control" else (
+                    "tolerance" if k == "tolerance" else role if k != "provider" else role)
+                if k == "provider":
+                    continue
+                yield from walk(v, f"{where}.{k}" if where else str(k), child_role)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from walk(v, f"{where}[{i}]", role)
+
+    for key, value in raw.items():
+        role = {"configuration": "configuration", "method": "method", "rollbacks": "rollbacks",
+                "steady-state-hypothesis": "hypothesis", "controls": "control"}.get(str(key), "other")
+        yield from walk(value, str(key), role)
 
 
 def validate(experiment: Mapping[str, Any], path: Path) -> None:

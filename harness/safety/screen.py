@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gameday.harness.chaos import experiment as xp
 from gameday.harness.errors import ExperimentError, NotAllowed
 from gameday.harness.profile import Fault, Profile
 from gameday.harness.safety.model import Decision
@@ -68,18 +68,11 @@ SECRET_IDENTITY_KEYS = frozenset({
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-@dataclass(frozen=True)
-class _Found:
-    where: str
-    role: str
-    node: Mapping[str, Any]  # the mapping that holds "provider"
-
-
 def screen(raw: Mapping[str, Any], path: Path, fault: Fault, profile: Profile, kind: str) -> tuple[Decision, ...]:
     """The decision for every provider of the experiment; identity overrides raise NotAllowed."""
     check_identity(raw, path, fault, profile)
     extra = _listed(profile) if kind == "cluster" else ()
-    return tuple(_decide(f, kind, extra) for f in _providers(raw))
+    return tuple(_decide(f, kind, extra) for f in xp.providers(raw))
 
 
 def refuse(decisions: tuple[Decision, ...], fault: Fault, path: Path) -> None:
@@ -122,29 +115,7 @@ def _listed(profile: Profile) -> tuple[str, ...]:
     return tuple(cluster.allow.providers) if cluster is not None else ()
 
 
-def _providers(raw: Mapping[str, Any]) -> Iterator[_Found]:
-    """Every mapping with a ``provider`` anywhere in the document, with where it is and its role."""
-    def walk(node: Any, where: str, role: str) -> Iterator[_Found]:
-        if isinstance(node, Mapping):
-            if "provider" in node:
-                yield _Found(where, role, node)
-            for k, v in node.items():
-                child_role = "control" if k == "controls" or role == "control" else (
-                    "tolerance" if k == "tolerance" else role if k != "provider" else role)
-                if k == "provider":
-                    continue
-                yield from walk(v, f"{where}.{k}" if where else str(k), child_role)
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                yield from walk(v, f"{where}[{i}]", role)
-
-    for key, value in raw.items():
-        role = {"configuration": "configuration", "method": "method", "rollbacks": "rollbacks",
-                "steady-state-hypothesis": "hypothesis", "controls": "control"}.get(str(key), "other")
-        yield from walk(value, str(key), role)
-
-
-def _decide(found: _Found, kind: str, listed: tuple[str, ...]) -> Decision:
+def _decide(found: xp.ProviderAt, kind: str, listed: tuple[str, ...]) -> Decision:
     node, role = found.node, found.role
     declared = str(node.get("type", ""))
     name = str(node.get("name", ""))

@@ -1,13 +1,15 @@
 """Redis primary + replica under three Sentinels: ElastiCache's stand-in.
 
 The controller does not fail Redis over itself: Sentinel does. Here are the fault (kill -9
-the primary Sentinel names; the supervisor brings the process back after
-``redis_restart_delay_s`` and Sentinel turns it into a replica) and the status readers.
+the primary Sentinel names; the supervisor brings the process back once Sentinel has promoted
+another primary and ``redis_restart_delay_s`` has passed, and Sentinel turns it into a replica)
+and the status readers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +20,12 @@ from redis.backoff import NoBackoff
 from .. import procs
 from ..config import REDIS_INSTANCES, SENTINELS, SandboxConfig
 from ..layout import REDIS_MASTER_NAME, Layout
-from .supervisor import Supervisor
+from .supervisor import Managed, Supervisor
+
+# How long a killed primary is held down waiting for Sentinel to promote another one: past it the
+# process comes back anyway (a failover that never happens must not leave Redis down for good), as
+# ElastiCache recovers a node in place when there is no replica to fail over to.
+FAILOVER_HOLD_S = 30.0
 
 
 def _probe_client(port: int) -> aioredis.Redis:
@@ -36,6 +43,7 @@ class RedisOps:
         self.layout = layout
         self.sup = sup
         self.emit = emit
+        self._held: set[asyncio.Task[None]] = set()  # referenced until done (asyncio keeps weak refs)
 
     def _instance_at(self, port: int) -> str | None:
         for inst in REDIS_INSTANCES:
@@ -95,10 +103,31 @@ class RedisOps:
         if m is None or not m.running or m.pid is None:
             raise procs.SandboxError(f"Redis primary {primary} has no live process to kill")
         m.restart_delay_s = self.cfg.timings.redis_restart_delay_s
+        m.restart = False  # held down until Sentinel has promoted another primary: see _release
         pid = m.pid
         procs.signal_group(pid, 9)
         self.emit("redis_primary_killed", instance=primary, pid=pid)
+        task = asyncio.create_task(self._release(m, primary, time.monotonic()))
+        self._held.add(task)
+        task.add_done_callback(self._held.discard)
         return {"killed": primary, "pid": pid}
+
+    async def _release(self, m: Managed, killed: str, at: float) -> None:
+        """Let the supervisor restart the killed primary once Sentinel names another one (or after
+        :data:`FAILOVER_HOLD_S`). ElastiCache replaces a failed primary's node after the failover;
+        a process back before Sentinel has decided (a short ``redis_restart_delay_s`` under a
+        loaded machine) is still the primary, Sentinel calls the failover off, and the fault
+        tested no failover at all: CI saw exactly that once, the same primary before and after."""
+        try:
+            while time.monotonic() - at < FAILOVER_HOLD_S:
+                named = await self.sentinel_primary()
+                if named is not None and named != killed:
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                self.emit("redis_failover_not_seen", instance=killed, waited_s=FAILOVER_HOLD_S)
+        finally:
+            m.restart = True  # the supervisor restarts it once redis_restart_delay_s has passed
 
     async def partition(self, seconds: float) -> dict[str, Any]:
         """Isolate the Redis primary for ``seconds``, as a network partition that leaves it alone on its

@@ -42,8 +42,12 @@ def sandbox() -> Iterator[Sandbox]:
     """In this module, ``sandbox`` is a default sandbox of its own, up for this module only: the
     drains, failovers and interrupted releases leave it healthy but not as it started (pods
     moved, primaries swapped, revisions used), which tests of the initial topology on the shared
-    sandbox must not see."""
-    yield from sandbox_up("chaos", CHAOS_BASE, [])
+    sandbox must not see.
+
+    A killed Redis primary comes back at once (``redis_restart_delay_s=0``): the sandbox must still
+    hold it down until Sentinel has promoted the replica, or the fault tests no failover at all (CI
+    once saw the same primary before and after with a 3 s delay on a loaded machine)."""
+    yield from sandbox_up("chaos", CHAOS_BASE, ["timings.redis_restart_delay_s=0"])
 
 
 def write_profile(tmp: Path, sb: Sandbox, base: int | None = None, **fault_cfg: dict[str, Any]) -> Path:

@@ -25,13 +25,15 @@ typecheck: bootstrap
 # the rest beside them. Off by default until measured in CI: docs/testing.md, "Time budgets".
 PYTEST_N ?= 0
 pytest: bootstrap
-	$(BIN)/pytest -q -ra --durations=30 -n $(PYTEST_N) --dist loadgroup
+	$(BIN)/pytest -q -raR --durations=30 -n $(PYTEST_N) --dist loadgroup
 
 test: lint typecheck pytest
 
-# tests/unit + tests/cli, no sandbox: to run while working, <= 60 s (the CI gate is `make test`)
+# tests/unit + tests/cli, no sandbox: to run while working, <= 60 s (the CI gate is `make test`).
+# Three workers on two cores: a third of the layer's time is spent waiting (subprocesses starting,
+# bounds running out), and a third worker fills it; measured in docs/testing.md, "Time budgets".
 test-fast: bootstrap
-	$(BIN)/pytest -q -n 2 tests/unit tests/cli -m "not sandbox and not slow"
+	$(BIN)/pytest -q -n 3 tests/unit tests/cli -m "not sandbox and not slow"
 
 clean:
 	-$(BIN)/python -m gameday.sandbox down

@@ -55,9 +55,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(mark)
         if layer == "sandbox" and item.path.name not in NO_REAL_SANDBOX:
             item.add_marker(pytest.mark.xdist_group("sandbox"))
+            if not any(item.iter_markers(name="flaky")):
+                # once more on failure: a real sandbox on a loaded 2-core machine; each rerun is listed in
+                # the summary (RERUN, "1 rerun"), and a failure twice fails (docs/testing.md, "Reruns")
+                item.add_marker(pytest.mark.flaky(reruns=1))
         if layer not in LAYER_MARKS and any(any(item.iter_markers(name=m)) for m in ("sandbox", "slow")):
             item.warn(pytest.PytestWarning(f"marked sandbox/slow in tests/{layer}: move it to tests/sandbox "
                                            "(docs/testing.md)"))
+
+
+_RERUNS: list[pytest.TestReport] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep each failure that was run again (pytest-rerunfailures reports it as outcome "rerun")."""
+    if report.outcome == "rerun":  # type: ignore[comparison-overlap]  # an outcome the plugin adds
+        _RERUNS.append(report)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Why each rerun test failed the first time: a pass on the second try is a flake to look into,
+    never silence (the summary line says "N rerun"; this says of what)."""
+    if not _RERUNS:
+        return
+    terminalreporter.section("first failures of the tests run again")
+    for report in _RERUNS:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        terminalreporter.line(f"{report.nodeid}: {crash.message if crash else report.longreprtext[-400:]}")
 
 
 @pytest.fixture(scope="session")

@@ -30,16 +30,16 @@ def test_remote_workers_that_never_come_fail_the_load_within_the_bound(tmp_path:
             name: t
             target: {{kind: external, api_url: "{url}", prometheus_url: "{url}"}}
             load: {{locustfile: {LOCUSTFILE}, users: 5, workers: 0, remote_workers: 1,
-                    master_bind: "127.0.0.1:{port}", workers_wait_s: 3}}
+                    master_bind: "127.0.0.1:{port}", workers_wait_s: 1}}
             """)
         run_dir = tmp_path / "run"
         t0 = time.monotonic()
         code, out, err = finish(start_gameday("load", str(p), "--duration", "30", "--out", str(run_dir)), 90)
         elapsed = time.monotonic() - t0
     assert code == 1, (code, out, err)
-    assert "gave up waiting for its workers after 3 s" in err and "0 of 1 connected" in err, err
+    assert "gave up waiting for its workers after 1 s" in err and "0 of 1 connected" in err, err
     assert f"1 remote expected on 127.0.0.1:{port}" in err and "Traceback" not in err, err
-    assert elapsed < 3 + 25, elapsed  # Locust's start-up, 3 s of waiting, the stop; not the 30 s of load
+    assert elapsed < 1 + 25, elapsed  # Locust's start-up, 1 s of waiting, the stop; not the 30 s of load
     assert no_process_matching(str(run_dir))
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))  # the master's port is free again

@@ -62,6 +62,6 @@ def test_a_run_inherited_with_sigint_ignored_still_stops(sig: signal.Signals) ->
 def test_without_the_block_an_ignored_sigint_is_ignored() -> None:
     """The control: the same child without ``interruptible()`` sleeps through SIGINT (so the test above
     shows the block at work, not the platform)."""
-    child = "import time\nprint('ready', flush=True)\ntime.sleep(3)\nprint('slept', flush=True)\n"
+    child = "import time\nprint('ready', flush=True)\ntime.sleep(1.5)\nprint('slept', flush=True)\n"
     out, code = signalled_when_ready(child, signal.SIGINT)
     assert out.strip() == "slept" and code == 0

@@ -81,7 +81,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("first failures of the tests run again")
     for report in _RERUNS:
         crash = getattr(report.longrepr, "reprcrash", None)
-        terminalreporter.line(f"{report.nodeid}: {crash.message if crash else report.longreprtext[-400:]}")
+        message = crash.message if crash else report.longreprtext[-1500:]
+        shown = "\n    ".join(message.splitlines()[:12])[:1500]  # the assertion's table, not the run's output
+        terminalreporter.line(f"{report.nodeid}:\n    {shown}")
 
 
 @pytest.fixture(scope="session")

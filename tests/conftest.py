@@ -64,22 +64,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                            "(docs/testing.md)"))
 
 
-_RERUNS: list[pytest.TestReport] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Keep each failure that was run again (pytest-rerunfailures reports it as outcome "rerun")."""
-    if report.outcome == "rerun":  # type: ignore[comparison-overlap]  # an outcome the plugin adds
-        _RERUNS.append(report)
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Why each rerun test failed the first time: a pass on the second try is a flake to look into,
-    never silence (the summary line says "N rerun"; this says of what)."""
-    if not _RERUNS:
+    never silence (the summary line says "N rerun"; this says of what). The reporter keeps each failure
+    that was run again under the outcome pytest-rerunfailures gives it, "rerun"."""
+    reruns = terminalreporter.stats.get("rerun", [])
+    if not reruns:
         return
     terminalreporter.section("first failures of the tests run again")
-    for report in _RERUNS:
+    for report in reruns:
         crash = getattr(report.longrepr, "reprcrash", None)
         message = crash.message if crash else report.longreprtext[-1500:]
         shown = "\n    ".join(message.splitlines()[:12])[:1500]  # the assertion's table, not the run's output

@@ -118,10 +118,10 @@ def providers(raw: Mapping[str, Any]) -> Iterator[ProviderAt]:
             if "provider" in node:
                 yield ProviderAt(where, role, node)
             for k, v in node.items():
-                child_role = "control" if k == "controls" or role == "control" else (
-                    "tolerance" if k == "tolerance" else role if k != "provider" else role)
                 if k == "provider":
                     continue
+                child_role = ("control" if k == "controls" or role == "control"
+                              else "tolerance" if k == "tolerance" else role)
                 yield from walk(v, f"{where}.{k}" if where else str(k), child_role)
         elif isinstance(node, list):
             for i, v in enumerate(node):

@@ -107,19 +107,20 @@ class RedisOps:
         pid = m.pid
         procs.signal_group(pid, 9)
         self.emit("redis_primary_killed", instance=primary, pid=pid)
-        task = asyncio.create_task(self._release(m, primary, time.monotonic()))
+        task = asyncio.create_task(self._release(m, primary))
         self._held.add(task)
         task.add_done_callback(self._held.discard)
         return {"killed": primary, "pid": pid}
 
-    async def _release(self, m: Managed, killed: str, at: float) -> None:
+    async def _release(self, m: Managed, killed: str) -> None:
         """Let the supervisor restart the killed primary once Sentinel names another one (or after
         :data:`FAILOVER_HOLD_S`). ElastiCache replaces a failed primary's node after the failover;
         a process back before Sentinel has decided (a short ``redis_restart_delay_s`` under a
         loaded machine) is still the primary, Sentinel calls the failover off, and the fault
         tested no failover at all: CI saw exactly that once, the same primary before and after."""
+        deadline = time.monotonic() + FAILOVER_HOLD_S
         try:
-            while time.monotonic() - at < FAILOVER_HOLD_S:
+            while time.monotonic() < deadline:
                 named = await self.sentinel_primary()
                 if named is not None and named != killed:
                     break

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -50,6 +51,16 @@ def _start(server: ThreadingHTTPServer) -> Callable[[], None]:
         thread.join(timeout=5)
 
     return stop
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A port that refuses connections for the whole block: bound (by the kernel's choice), never
+    listening. A port found free and released (:func:`free_port`) can be taken by another xdist worker's
+    stub before the test connects; this one cannot."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
 
 
 def free_port(ports: range = PORTS) -> int:

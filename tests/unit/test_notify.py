@@ -10,9 +10,8 @@ reach the run directory. One real ``gameday run`` (no faults, short phases) at t
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from gameday.harness.notify import Notifier, messages
 from gameday.harness.notify.grafana import Annotator
 from gameday.harness.profile import Profile
 from gameday.harness.timeline import Timeline
+from tests.stubs import refusing_port
 from tests.stubs.webhook import HOOK_SECRET, RECEIVER, SMOKE, TOKEN
 
 
@@ -231,28 +231,18 @@ def test_events_filter_per_webhook(receiver: Any, tmp_path: Path) -> None:
     assert got == [("/a", "fault"), ("/a", "no"), ("/b", "run")], got
 
 
-def _refusing_port() -> Iterator[int]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused, and nobody else gets the port
-    try:
-        yield int(s.getsockname()[1])
-    finally:
-        s.close()
-
-
 @pytest.mark.parametrize("failure", ["http-500", "refused", "never-answers"])
 def test_a_failing_sink_never_fails_or_stalls_the_run(failure: str, tmp_path: Path) -> None:
     timeout_s, flush_s = 1.0, 2.0
-    ports = _refusing_port()
-    r = None
-    if failure == "refused":
-        url = f"http://127.0.0.1:{next(ports)}"
-    else:
-        r = RECEIVER.Receiver(status=500 if failure == "http-500" else 200,
-                              delay_s=60 if failure == "never-answers" else 0).start()
-        url = r.url
     said: list[str] = []
-    try:
+    with ExitStack() as stack:
+        if failure == "refused":
+            url = f"http://127.0.0.1:{stack.enter_context(refusing_port())}"
+        else:
+            r = RECEIVER.Receiver(status=500 if failure == "http-500" else 200,
+                                  delay_s=60 if failure == "never-answers" else 0).start()
+            stack.callback(r.stop)
+            url = r.url
         n = _notifier({"webhooks": [{"url": f"{url}/hook/{HOOK_SECRET}", "timeout_s": timeout_s}],
                        "grafana": {"url": url, "token": TOKEN, "timeout_s": timeout_s}, "flush_s": flush_s},
                       tmp_path, said)
@@ -261,10 +251,6 @@ def test_a_failing_sink_never_fails_or_stalls_the_run(failure: str, tmp_path: Pa
         t0 = time.monotonic()
         summary = n.close()
         took = time.monotonic() - t0
-    finally:
-        if r is not None:
-            r.stop()
-        ports.close()
     assert worst < 0.5, f"a timeline append took {worst:.2f} s"  # fsync included; delivery is elsewhere
     assert took <= flush_s + 3, f"close() took {took:.1f} s"
     assert summary["sent"] == 0 and summary["failed"] + summary["undelivered"] == 11, summary

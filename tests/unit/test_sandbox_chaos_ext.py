@@ -12,7 +12,6 @@ import copy
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +20,8 @@ from chaoslib.exceptions import ActivityFailed
 
 from gameday.sandbox.chaos import actions, client, discover, probes, waits
 from gameday.sandbox.chaos.client import BadArgument
-from tests.stubs.fake_sandbox import PORT_RANGE, STATUS, FakeSandbox, drain_experiment
-
-
-def _free_port() -> int:
-    """A port in PORT_RANGE with nothing listening (bound, then released)."""
-    for port in PORT_RANGE:
-        try:
-            ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler).server_close()
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port")
-
+from tests.stubs import refusing_port
+from tests.stubs.fake_sandbox import STATUS, FakeSandbox, drain_experiment
 
 # --- finding the sandbox ------------------------------------------------------------------
 
@@ -177,22 +165,22 @@ def test_component_healthy(fake: FakeSandbox, cfg: dict[str, Any]) -> None:
 
 
 def test_component_down_is_false_not_an_error() -> None:
-    port = _free_port()
-    conf = {
-        "sandbox_control_url": f"http://127.0.0.1:{port}",
-        "sandbox_ingress_url": f"http://127.0.0.1:{port}",
-    }
-    assert probes.component_healthy("api", configuration=conf) is False
-    assert probes.component_healthy("ingress", configuration=conf) is False
-    assert probes.component_healthy("controller", configuration=conf) is False
+    with refusing_port() as port:
+        conf = {
+            "sandbox_control_url": f"http://127.0.0.1:{port}",
+            "sandbox_ingress_url": f"http://127.0.0.1:{port}",
+        }
+        assert probes.component_healthy("api", configuration=conf) is False
+        assert probes.component_healthy("ingress", configuration=conf) is False
+        assert probes.component_healthy("controller", configuration=conf) is False
 
 
 # --- failures become ActivityFailed -------------------------------------------------------
 
 
 def test_unreachable_controller(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
-    with pytest.raises(ActivityFailed) as err:
+    with refusing_port() as port, pytest.raises(ActivityFailed) as err:
+        url = f"http://127.0.0.1:{port}"
         actions.fail_db_primary(configuration={"sandbox_control_url": url})
     msg = str(err.value)
     assert f"POST {url}/db/fail-primary" in msg

@@ -251,7 +251,10 @@ def test_a_failing_sink_never_fails_or_stalls_the_run(failure: str, tmp_path: Pa
         t0 = time.monotonic()
         summary = n.close()
         took = time.monotonic() - t0
-    assert worst < 0.5, f"a timeline append took {worst:.2f} s"  # fsync included; delivery is elsewhere
+    # fsync included; delivery is elsewhere. An append that waited on a sink would take its whole timeout
+    # (never-answers), so that is the line; 0.5 s was crossed once by the fsync alone (0.67 s, three
+    # workers on two cores)
+    assert worst < timeout_s, f"a timeline append took {worst:.2f} s"
     assert took <= flush_s + 3, f"close() took {took:.1f} s"
     assert summary["sent"] == 0 and summary["failed"] + summary["undelivered"] == 11, summary
     failed = [e for e in events(tmp_path) if e["event"] == "notify_failed"]

@@ -20,10 +20,10 @@ lint: bootstrap
 typecheck: bootstrap
 	$(BIN)/mypy -p gameday
 
-# the whole suite, sandbox included. PYTEST_N=2 runs it on two pytest-xdist workers: the tests that
-# need a real sandbox stay on one worker, one sandbox at a time (xdist_group "sandbox", tests/conftest.py),
-# the rest beside them. Off by default until measured in CI: docs/testing.md, "Time budgets".
-PYTEST_N ?= 0
+# the whole suite, sandbox included, on two pytest-xdist workers: the tests that need a real sandbox
+# are two lanes, one per worker, each with its own sandboxes and ports (tests/conftest.py); the rest
+# fill in beside them. PYTEST_N=0 runs everything in one process. docs/testing.md, "Time budgets".
+PYTEST_N ?= 2
 pytest: bootstrap
 	$(BIN)/pytest -q -raR --durations=30 -n $(PYTEST_N) --dist loadgroup
 

@@ -36,21 +36,21 @@ LAYER_MARKS = {"sandbox": ("sandbox", "slow")}
 # (`make test`: -n 2 --dist loadgroup) they run beside the sandbox lanes; every other tests/sandbox file
 # is in one lane (below)
 NO_REAL_SANDBOX = {"test_chaos_cluster.py", "test_safety_corpus.py", "test_deploy.py", "test_rollback_k8s.py",
-                   "test_chaos_validate.py"}
+                   "test_chaos_validate.py", "test_fis_fault.py", "test_identity_before_rollback.py"}
 # Lanes: under pytest-xdist (`make test`: -n 2) the tests that run a real sandbox are split into one
 # xdist group per worker, "sandbox-0", "sandbox-1", ...: each worker brings up its own sandboxes on its own
 # port block (tests/helpers.py, BASE) and runs its lane in file order, two whole runs at a time on two
 # workers. A file stays in one lane (its tests share a session sandbox and may rely on its order), but
 # for the files in SPLIT_BY_CASE, whose every case brings up a sandbox of its own. The lanes are balanced
-# on these seconds (each file's whole time, a case's for SPLIT_BY_CASE), from the dry runs of
-# docs/testing.md "Time budgets"; a file not listed weighs DEFAULT_SECONDS.
+# on these seconds (each file's whole time, a case's for SPLIT_BY_CASE), from the two-lane dry run of
+# docs/testing.md "Time budgets" (junit times); a file not listed weighs DEFAULT_SECONDS.
 SPLIT_BY_CASE = {"test_verdict_matrix.py"}
-SECONDS = {"test_verdict_matrix.py": 82, "test_autoscaling_spike.py": 496, "test_long_faults.py": 424,
-           "test_run.py": 300, "test_interruption.py": 250, "test_sandbox_integration.py": 165,
-           "test_alerting.py": 102, "test_chaos_sandbox.py": 90, "test_notify.py": 58, "test_secrets.py": 53,
-           "test_grafana_dashboard.py": 45, "test_remote_workers.py": 60, "test_load_runner.py": 60,
-           "test_sandbox_knobs.py": 60}
-DEFAULT_SECONDS = 20
+SECONDS = {"test_verdict_matrix.py": 86, "test_autoscaling_spike.py": 497, "test_long_faults.py": 449,
+           "test_interruption.py": 364, "test_run.py": 334, "test_sandbox_integration.py": 210,
+           "test_sandbox_knobs.py": 116, "test_alerting.py": 101, "test_chaos_sandbox.py": 74,
+           "test_remote_workers.py": 71, "test_secrets.py": 66, "test_notify.py": 60, "test_load_runner.py": 49,
+           "test_grafana_dashboard.py": 48, "test_evidence.py": 13}
+DEFAULT_SECONDS = 10
 
 
 def _lanes(items: list[pytest.Item], lanes: int) -> dict[str, int]:

@@ -1,13 +1,13 @@
 """Stopping a run anywhere: SIGINT or SIGTERM at seeded random points, and what must follow.
 
-Each point is a real ``gameday run --keep-up`` against one shared scratch sandbox, signalled
-a random delay into a chosen phase (warm-up, baseline, each fault, cool-down; the fault under
-test is put first, and a cool-down point has that one fault only, so the sweep stays short). Afterwards: exit 3; the partial run directory is
-judged and rendered INTERRUPTED; every fault that started has its rollbacks done and ok; no
-Locust is left; and the sandbox is healed — nodes uncordoned, one Postgres primary with a
-streaming standby, one Redis primary, the good revision serving on every API pod — before the
-next point starts. A last test signals ``gameday run`` while it is still bringing the sandbox
-up: nothing may be left listening.
+Each point is a real ``gameday run --keep-up`` against one shared scratch sandbox, signalled a
+random delay into a chosen phase (warm-up, baseline, each fault, cool-down; the fault under test is
+put first, and a cool-down point has that one fault only, so the sweep stays short). Afterwards:
+exit 3; the partial run directory is judged and rendered INTERRUPTED; every fault that started has
+its rollbacks done and ok; no Locust is left; and the sandbox is healed — nodes uncordoned, one
+Postgres primary with a streaming standby, one Redis primary, the good revision serving on every API
+pod — before the next point starts. A last test signals ``gameday run`` while it is still bringing
+the sandbox up: nothing may be left listening.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ typecheck: bootstrap
 	$(BIN)/mypy -p gameday
 
 # the whole suite, sandbox included, on two pytest-xdist workers: the tests that need a real sandbox
-# are two lanes, one per worker, each with its own sandboxes and ports (tests/conftest.py); the rest
+# are two lanes, one per worker, each with its own sandboxes and ports (tests/sandbox_lanes.py); the rest
 # fill in beside them. PYTEST_N=0 runs everything in one process. docs/testing.md, "Time budgets".
 PYTEST_N ?= 2
 pytest: bootstrap

@@ -9,22 +9,23 @@ here, at the root of tests/, so every layer shares one sandbox per session.
 The layer is the folder (docs/testing.md): tests/unit (in process), tests/cli (child processes, no
 sandbox), tests/sandbox (a sandbox, the stub cluster or whole runs). ``pytest_collection_modifyitems``
 marks tests/sandbox ``sandbox`` and ``slow``, so nobody has to remember the markers, and warns about a
-test file outside the three folders or a ``sandbox``/``slow`` marker outside tests/sandbox.
+test file outside the three folders or a ``sandbox``/``slow`` marker outside tests/sandbox. Under
+pytest-xdist the real-sandbox tests run in lanes, one per worker (tests/sandbox_lanes.py).
 Every shared helper lives in tests/helpers.py.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import BASE, MUTANT_BASE, ROOT, SCRATCH_BASE, Sandbox, http, listening, sandbox_up
+from tests.helpers import BASE, MUTANT_BASE, NO_REAL_SANDBOX, ROOT, SCRATCH_BASE, Sandbox, http, listening, sandbox_up
 
 # fixtures shared by two layers live in stand-in modules, registered once here
-pytest_plugins = ["tests.stubs.fake_sandbox", "tests.deploy_rbac", "tests.history_runs", "tests.stubs.webhook"]
+pytest_plugins = ["tests.stubs.fake_sandbox", "tests.deploy_rbac", "tests.history_runs", "tests.stubs.webhook",
+                  "tests.sandbox_lanes"]
 
 # re-exported for files written before tests/helpers.py: import from tests.helpers instead
 __all__ = ["BASE", "MUTANT_BASE", "ROOT", "SCRATCH_BASE", "Sandbox", "http", "listening"]
@@ -32,52 +33,12 @@ __all__ = ["BASE", "MUTANT_BASE", "ROOT", "SCRATCH_BASE", "Sandbox", "http", "li
 TESTS = Path(__file__).resolve().parent
 LAYERS = ("unit", "cli", "sandbox")
 LAYER_MARKS = {"sandbox": ("sandbox", "slow")}
-# tests/sandbox files that need no real sandbox (the stub cluster, chaos validate): under pytest-xdist
-# (`make test`: -n 2 --dist loadgroup) they run beside the sandbox lanes; every other tests/sandbox file
-# is in one lane (below)
-NO_REAL_SANDBOX = {"test_chaos_cluster.py", "test_safety_corpus.py", "test_deploy.py", "test_rollback_k8s.py",
-                   "test_chaos_validate.py", "test_fis_fault.py", "test_identity_before_rollback.py"}
-# Lanes: under pytest-xdist (`make test`: -n 2) the tests that run a real sandbox are split into one
-# xdist group per worker, "sandbox-0", "sandbox-1", ...: each worker brings up its own sandboxes on its own
-# port block (tests/helpers.py, BASE) and runs its lane in file order, two whole runs at a time on two
-# workers. A file stays in one lane (its tests share a session sandbox and may rely on its order), but
-# for the files in SPLIT_BY_CASE, whose every case brings up a sandbox of its own. The lanes are balanced
-# on these seconds (each file's whole time, a case's for SPLIT_BY_CASE), from the two-lane dry run of
-# docs/testing.md "Time budgets" (junit times); a file not listed weighs DEFAULT_SECONDS.
-SPLIT_BY_CASE = {"test_verdict_matrix.py"}
-SECONDS = {"test_verdict_matrix.py": 86, "test_autoscaling_spike.py": 497, "test_long_faults.py": 449,
-           "test_interruption.py": 364, "test_run.py": 334, "test_sandbox_integration.py": 210,
-           "test_sandbox_knobs.py": 116, "test_alerting.py": 101, "test_chaos_sandbox.py": 74,
-           "test_remote_workers.py": 71, "test_secrets.py": 66, "test_notify.py": 60, "test_load_runner.py": 49,
-           "test_grafana_dashboard.py": 48, "test_evidence.py": 13}
-DEFAULT_SECONDS = 10
-
-
-def _lanes(items: list[pytest.Item], lanes: int) -> dict[str, int]:
-    """Each item's lane: the longest units first, each to the lane with the least time so far (the
-    same on every worker: xdist checks that every worker collected the same groups)."""
-    units: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        units.setdefault(item.nodeid if item.path.name in SPLIT_BY_CASE else item.path.name, []).append(item)
-    load = [0.0] * lanes
-    lane_of: dict[str, int] = {}
-    def seconds(unit: str) -> float:
-        return SECONDS.get(units[unit][0].path.name, DEFAULT_SECONDS)
-
-    for unit in sorted(units, key=lambda u: (-seconds(u), u)):
-        lane = load.index(min(load))
-        load[lane] += seconds(unit)
-        members = units[unit]
-        lane_of.update((m.nodeid, lane) for m in members)
-    return lane_of
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Markers from the folder: tests/sandbox gets ``sandbox`` and ``slow``. A test outside the three
     folders, or marked ``sandbox``/``slow`` outside tests/sandbox, gets a warning naming the fix
     (``make test-fast`` leaves the latter out: it selects ``not sandbox and not slow``)."""
-    real = [i for i in items if _layer(i) == "sandbox" and i.path.name not in NO_REAL_SANDBOX]
-    lane_of = _lanes(real, max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
     for item in items:
         layer = _layer(item)
         if layer is None:
@@ -89,7 +50,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for mark in LAYER_MARKS.get(layer, ()):
             item.add_marker(mark)
         if layer == "sandbox" and item.path.name not in NO_REAL_SANDBOX:
-            item.add_marker(pytest.mark.xdist_group(f"sandbox-{lane_of[item.nodeid]}"))
             if not any(item.iter_markers(name="flaky")):
                 # once more on failure: a real sandbox on a loaded 2-core machine; each rerun is listed in
                 # the summary (RERUN, "1 rerun"), and a failure twice fails (docs/testing.md, "Reruns")

@@ -56,6 +56,10 @@ BASE = (int(os.environ.get("GAMEDAY_TEST_PORT_BASE", "18000"))
 MUTANT_BASE = BASE + 300
 SCRATCH_BASE = BASE + 600  # throwaway sandboxes (busy port, down, crash); pods use +100..+199
 FAST = ["timings.db_failover_detection_s=2", "timings.redis_restart_delay_s=3"]
+# tests/sandbox files that need no real sandbox (the stub cluster, chaos validate): in no sandbox lane
+# (tests/sandbox_lanes.py) and never rerun (tests/conftest.py)
+NO_REAL_SANDBOX = {"test_chaos_cluster.py", "test_safety_corpus.py", "test_deploy.py", "test_rollback_k8s.py",
+                   "test_chaos_validate.py", "test_fis_fault.py", "test_identity_before_rollback.py"}
 
 
 # ---- HTTP and sockets ------------------------------------------------------------------------------

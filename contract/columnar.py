@@ -6,7 +6,10 @@ writer killed half-way (SIGKILL, OOM) would lose the whole file; an IPC stream i
 self-delimited messages, so every batch written before the kill stays readable. Each batch goes
 to the file in one ``write`` (see :class:`StreamFile`), so a killed *process* leaves whole
 batches; only a truncated *file* (a full disk, a cut copy) ends in a torn batch, which the reader
-reports as damage.
+reports as damage. A *signal* is held back while a batch is written (:func:`_sigint_held`): Python
+raises KeyboardInterrupt wherever the main thread is when SIGINT comes (how the harness stops
+Locust), and raised inside the stream writer it left half a message in the file and every batch
+after it unreadable (seen in CI: "ZSTD decompression failed: Unknown frame descriptor").
 
 Small batches on a clean close: each batch costs about a kilobyte of its own (its metadata, a
 zstd frame per buffer, its dictionaries), so a low-rate run writing a batch a second paid some
@@ -29,9 +32,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import numpy as np
 import pyarrow as pa
@@ -174,6 +180,32 @@ class _Pending:
         return out
 
 
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT held back for the block and handed to its handler right after (module doc). Python runs
+    signal handlers in the main thread only, between two bytecodes: elsewhere nothing can interrupt
+    the block, and a handler installed outside Python (``getsignal`` gives None) is left alone."""
+    arrived: list[FrameType | None] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:
+        yield
+        return
+    try:
+        signal.signal(signal.SIGINT, lambda _signum, frame: arrived.append(frame))
+    except ValueError:  # not the main thread: no handler runs here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if arrived:
+            if callable(previous):
+                previous(signal.SIGINT, arrived[0])  # e.g. KeyboardInterrupt, now that the batch is whole
+            elif previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
+
+
 class StreamFile:
     """An Arrow IPC stream file written batch by batch: each batch (with any dictionary it needs)
     reaches the file in one ``os.write``, so a killed writer leaves only whole batches."""
@@ -193,10 +225,11 @@ class StreamFile:
     def write(self, batch: pa.RecordBatch) -> None:
         if self._fd < 0:
             raise ValueError(f"{self.path}: written after close")
-        self._writer.write_batch(batch)
-        self._put()
-        self.rows += batch.num_rows
-        self.batches += 1
+        with _sigint_held():  # a signal's handler runs after the block: the batch is on disk and counted
+            self._writer.write_batch(batch)
+            self._put()
+            self.rows += batch.num_rows
+            self.batches += 1
 
     def _put(self) -> None:
         data = memoryview(self._pending.take())
@@ -208,8 +241,9 @@ class StreamFile:
         """The end-of-stream marker, then (``compact``) small batches rewritten as large ones."""
         if self._fd < 0:
             return
-        self._writer.close()  # the end-of-stream marker
-        self._put()
+        with _sigint_held():
+            self._writer.close()  # the end-of-stream marker
+            self._put()
         if sync:
             os.fsync(self._fd)
         os.close(self._fd)

@@ -159,6 +159,21 @@ def test_a_p1_routed_to_the_ops_channel_fails_alert_routed_only(tmp_path: Path) 
     assert only(run, "no_false_page").status == Status.PASS
 
 
+def test_an_alert_firing_at_the_runs_last_poll_is_not_judged_undelivered(tmp_path: Path) -> None:
+    """CI: a P2 fired at the last poll of a 70 s outage run, before Alertmanager's group_wait could
+    pass, and alert_routed said "reached no receiver". Its routing by Alertmanager is what can be
+    judged; the same silence 60 s before the end is a failure to deliver."""
+    late = [*healthy(), Alert("HyperCodeLatencyDegraded", "P2", fired=104.0, resolved=None,
+                              receiver="ops-channel", notify=False)]
+    routed = {r.window: r for r in results(build(tmp_path / "late", late), "alert_routed")}
+    assert routed["run HyperCodeLatencyDegraded (P2)"].status == Status.PASS, routed
+    early = [*healthy(), Alert("HyperCodeLatencyDegraded", "P2", fired=50.0, resolved=None,
+                               receiver="ops-channel", notify=False)]
+    routed = {r.window: r for r in results(build(tmp_path / "early", early), "alert_routed")}
+    bad = routed["run HyperCodeLatencyDegraded (P2)"]
+    assert bad.status == Status.FAIL and "reached no receiver" in bad.message, bad
+
+
 def test_an_alert_never_resolved_fails_alert_resolved(tmp_path: Path) -> None:
     stuck = [Alert("HyperCodeDatabaseDown", "P1", fired=35.7, resolved=None, receiver="pager")]
     resolved = only(build(tmp_path, stuck), "alert_resolved")

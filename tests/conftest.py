@@ -40,8 +40,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     folders, or marked ``sandbox``/``slow`` outside tests/sandbox, gets a warning naming the fix
     (``make test-fast`` leaves the latter out: it selects ``not sandbox and not slow``)."""
     for item in items:
-        layer = _layer(item)
-        if layer is None:
+        try:
+            layer = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:
             continue  # not under tests/ (a path given on the command line elsewhere)
         if layer not in LAYERS:
             item.warn(pytest.PytestWarning("a test file belongs in tests/unit, tests/cli or tests/sandbox "
@@ -57,13 +58,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if layer not in LAYER_MARKS and any(any(item.iter_markers(name=m)) for m in ("sandbox", "slow")):
             item.warn(pytest.PytestWarning(f"marked sandbox/slow in tests/{layer}: move it to tests/sandbox "
                                            "(docs/testing.md)"))
-
-
-def _layer(item: pytest.Item) -> str | None:
-    try:
-        return item.path.resolve().relative_to(TESTS).parts[0]
-    except ValueError:
-        return None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

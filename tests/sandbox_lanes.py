@@ -35,10 +35,13 @@ DEFAULT_SECONDS = 10
 SANDBOX_DIR = "tests/sandbox/"
 
 
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+
+
 def in_a_lane(nodeid: str) -> bool:
     """A test of tests/sandbox that brings up a real sandbox and is not one of the FLOATING files."""
-    path = nodeid.split("::", 1)[0]
-    return path.startswith(SANDBOX_DIR) and path.rsplit("/", 1)[-1] not in NO_REAL_SANDBOX | FLOATING
+    return nodeid.startswith(SANDBOX_DIR) and _file(nodeid) not in NO_REAL_SANDBOX | FLOATING
 
 
 def lanes(nodeids: list[str], count: int) -> dict[str, int]:
@@ -46,7 +49,7 @@ def lanes(nodeids: list[str], count: int) -> dict[str, int]:
     (ties to the lower lane, files in name order: the same answer for the same collection)."""
     units: dict[str, list[str]] = {}
     for nodeid in filter(in_a_lane, nodeids):
-        units.setdefault(nodeid.split("::", 1)[0].rsplit("/", 1)[-1], []).append(nodeid)
+        units.setdefault(_file(nodeid), []).append(nodeid)
 
     def seconds(unit: str) -> float:
         return SECONDS.get(unit, DEFAULT_SECONDS)

@@ -20,11 +20,10 @@ lint: bootstrap
 typecheck: bootstrap
 	$(BIN)/mypy -p gameday
 
-# the whole suite, sandbox included, in one process (about an hour here). PYTEST_N=2 runs it on two
-# pytest-xdist workers in about 35 minutes: the tests that share a real sandbox are two lanes, one per
-# worker, with their own sandboxes and ports (tests/sandbox_lanes.py). Not the default: with two whole
-# runs at once the smoke certification's first try failed in 2 of 3 dry runs (docs/testing.md, "Time budgets").
-PYTEST_N ?= 0
+# the whole suite, sandbox included, on two pytest-xdist workers (about 35 minutes here): the tests that
+# share a real sandbox are two lanes, one per worker, with their own sandboxes and ports
+# (tests/sandbox_lanes.py). PYTEST_N=0 runs it in one process (about an hour; docs/testing.md, "Time budgets").
+PYTEST_N ?= 2
 pytest: bootstrap
 	$(BIN)/pytest -q -raR --durations=30 -n $(PYTEST_N) --dist loadgroup
 

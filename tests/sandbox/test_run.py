@@ -43,7 +43,7 @@ def scratch() -> Iterator[Path]:
 def test_smoke_certification_is_go(scratch: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     t0 = time.monotonic()
-    r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(scratch))
+    r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(scratch), certify=True)
     took = time.monotonic() - t0
     res = results(run_dir)
     failed = [(c["id"], c["window"], c["message"]) for c in res["checks"] if c["status"] != "PASS"]

@@ -1,15 +1,15 @@
-"""The sandbox lanes of ``make test`` (``-n 2 --dist loadgroup``): a pytest-xdist scheduler, registered
+"""The sandbox lanes of ``make test`` (``-n 3 --dist loadgroup``): a pytest-xdist scheduler, registered
 by tests/conftest.py.
 
-The tests that run a real sandbox and share one are split into one lane per worker; each worker runs
-its lane in file order with its own sandboxes on its own port block (tests/helpers.py, ``BASE``), so
-two whole runs go on at a time, never more. A file stays in one lane (its tests share the worker's
-session sandbox and may rely on their order). The files of ``FLOATING`` are in no lane: every case
-brings up a sandbox of its own, so each is a unit of its own that whichever worker is free takes, as
-are the unit, CLI and stub-cluster tests (``NO_REAL_SANDBOX``, tests/helpers.py): that evens out the
-lanes' ends, a rerun in one lane included. The lanes are balanced on ``SECONDS``, each file's measured
-time from the junit times of a dry run (docs/testing.md, "Time budgets"); a file not listed weighs
-``DEFAULT_SECONDS``.
+The tests that run a real sandbox and share one are split into one lane per worker; each worker runs its
+lane in file order with its own sandboxes on its own port block (tests/helpers.py, ``BASE``), so as many
+whole runs go on at a time as there are workers, never more. A file stays in one lane (its tests share
+the worker's session sandbox and may rely on their order). The files of ``FLOATING`` are in no lane:
+every case brings up a sandbox of its own, so each is a unit of its own that whichever worker is free
+takes, as are the unit, CLI and stub-cluster tests (``NO_REAL_SANDBOX``, tests/helpers.py): that evens
+out the lanes' ends, a rerun in one lane included. The lanes are balanced on ``SECONDS``, each file's
+measured time from the junit times of a dry run (docs/testing.md, "Time budgets"); a file not listed
+weighs ``DEFAULT_SECONDS``.
 
 Why a scheduler and not ``xdist_group`` markers: with pytest 9.2, pytest-xdist 3.8's loadgroup no
 longer sees the markers (it appends "@group" to a node id pytest no longer reads: pytest-xdist issue
@@ -26,11 +26,10 @@ from xdist.scheduler import LoadScopeScheduling
 from tests.helpers import NO_REAL_SANDBOX
 
 FLOATING = {"test_verdict_matrix.py"}
-SECONDS = {"test_autoscaling_spike.py": 497, "test_long_faults.py": 449,
-           "test_interruption.py": 364, "test_run.py": 334, "test_sandbox_integration.py": 210,
-           "test_sandbox_knobs.py": 116, "test_alerting.py": 101, "test_chaos_sandbox.py": 74,
-           "test_remote_workers.py": 71, "test_secrets.py": 66, "test_notify.py": 60, "test_load_runner.py": 49,
-           "test_grafana_dashboard.py": 48, "test_evidence.py": 13}
+SECONDS = {"test_autoscaling_spike.py": 492, "test_long_faults.py": 422, "test_run.py": 290,
+           "test_interruption.py": 266, "test_sandbox_integration.py": 188, "test_alerting.py": 98,
+           "test_sandbox_knobs.py": 88, "test_remote_workers.py": 71, "test_notify.py": 59, "test_chaos_sandbox.py": 55,
+           "test_secrets.py": 52, "test_grafana_dashboard.py": 51, "test_load_runner.py": 45, "test_evidence.py": 11}
 DEFAULT_SECONDS = 10
 SANDBOX_DIR = "tests/sandbox/"
 

@@ -248,10 +248,10 @@ def gameday(*args: str, timeout: float = 400, env: dict[str, str] | None = None,
             certify: bool = False) -> subprocess.CompletedProcess[str]:
     """The real command line in a child process (``python -m gameday.harness.cli``).
 
-    ``certify``: the run asserts a healthy target's GO (its p95 lines included), and under two sandbox
-    lanes the other lane's bursts (a sandbox's initdb, a judge drawing its charts) are not the target's
+    ``certify``: the run asserts a healthy target's GO (its p95 lines included), and under the sandbox
+    lanes the other lanes' bursts (a sandbox's initdb, a judge drawing its charts) are not the target's
     latency: the run and everything it starts (sandbox, Locust) get the CPU first (``nice -n -10``,
-    inherited by its children). A dedicated machine, as a certification has; the other lane only waits
+    inherited by its children). A dedicated machine, as a certification has; the other lanes only wait
     while this run needs the CPU (~half a core). Without the right to raise priority (not root) nice(1)
     says so on stderr and runs it as it is."""
     argv = [sys.executable, "-m", "gameday", *args]

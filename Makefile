@@ -20,11 +20,11 @@ lint: bootstrap
 typecheck: bootstrap
 	$(BIN)/mypy -p gameday
 
-# the whole suite, sandbox included, on three pytest-xdist workers (about 22 minutes here): the tests that
-# share a real sandbox are three lanes, one per worker, with their own sandboxes and ports
-# (tests/sandbox_lanes.py). PYTEST_N=2: two lanes, ~28 min; PYTEST_N=0: one process, ~an hour
-# (docs/testing.md, "Time budgets").
-PYTEST_N ?= 3
+# the whole suite, sandbox included, on two pytest-xdist workers (about 30 minutes here): the tests that
+# share a real sandbox are two lanes, one per worker, with their own sandboxes and ports
+# (tests/sandbox_lanes.py). PYTEST_N=0: one process, ~an hour. PYTEST_N=3 (~22 min) is not safe yet: in a
+# slow hour of this machine the smoke certification failed twice in a row (docs/testing.md, "Time budgets").
+PYTEST_N ?= 2
 pytest: bootstrap
 	$(BIN)/pytest -q -raR --durations=30 -n $(PYTEST_N) --dist loadgroup
 

@@ -1,4 +1,4 @@
-"""The sandbox lanes of ``make test`` (``-n 3 --dist loadgroup``): a pytest-xdist scheduler, registered
+"""The sandbox lanes of ``make test`` (``-n 2 --dist loadgroup``): a pytest-xdist scheduler, registered
 by tests/conftest.py.
 
 The tests that run a real sandbox and share one are split into one lane per worker; each worker runs its

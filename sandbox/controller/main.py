@@ -237,13 +237,16 @@ class Controller:
         await asyncio.to_thread(sup.stop, "ingress", 3.0)
         pods = [n for n in list(sup.items) if n.startswith(("api-", "worker-"))]
         await asyncio.gather(*(asyncio.to_thread(sup.stop, n, 5.0) for n in pods))
-        for name in ["pgbouncer", "prometheus", "alertmanager", "alert-receiver", *SENTINELS, *REDIS_INSTANCES]:
-            await asyncio.to_thread(sup.stop, name, 5.0)
+        # what no longer serves anyone stops together (one after another, ~50 ms each, was 0.7 s of every
+        # run's end); the sentinels before their Redis, so that none sees a primary go and fails it over
+        for group in (["pgbouncer", "prometheus", "alertmanager", "alert-receiver", *SENTINELS], REDIS_INSTANCES):
+            await asyncio.gather(*(asyncio.to_thread(sup.stop, name, 5.0) for name in group))
         self.db.resume()
         for inst in config.DB_INSTANCES:
             if inst in sup.items:
                 sup.items[inst].wanted = False
-            await asyncio.to_thread(procs.stop_named, self.layout, inst, 8.0, signal.SIGINT)
+        await asyncio.gather(*(asyncio.to_thread(procs.stop_named, self.layout, inst, 8.0, signal.SIGINT)
+                               for inst in config.DB_INSTANCES))
         await asyncio.to_thread(sup.stop_all, [])
         self.emit("sandbox_stopped")
         self._events_file.close()

@@ -26,10 +26,10 @@ from xdist.scheduler import LoadScopeScheduling
 from tests.helpers import NO_REAL_SANDBOX
 
 FLOATING = {"test_verdict_matrix.py"}
-SECONDS = {"test_autoscaling_spike.py": 492, "test_long_faults.py": 422, "test_run.py": 290,
-           "test_interruption.py": 266, "test_sandbox_integration.py": 188, "test_alerting.py": 98,
-           "test_sandbox_knobs.py": 88, "test_remote_workers.py": 71, "test_notify.py": 59, "test_chaos_sandbox.py": 55,
-           "test_secrets.py": 52, "test_grafana_dashboard.py": 51, "test_load_runner.py": 45, "test_evidence.py": 11}
+SECONDS = {"test_autoscaling_spike.py": 511, "test_long_faults.py": 444, "test_interruption.py": 352,
+           "test_run.py": 298, "test_sandbox_integration.py": 203, "test_alerting.py": 105, "test_sandbox_knobs.py": 88,
+           "test_chaos_sandbox.py": 81, "test_remote_workers.py": 71, "test_load_runner.py": 69, "test_notify.py": 67,
+           "test_secrets.py": 66, "test_grafana_dashboard.py": 40, "test_evidence.py": 15}
 DEFAULT_SECONDS = 10
 SANDBOX_DIR = "tests/sandbox/"
 

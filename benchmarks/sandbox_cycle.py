@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,12 +30,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _sandbox(tree: Path, state: Path, *args: str) -> float:
-    """Seconds for one ``python -m gameday.sandbox --state-dir STATE ARGS`` of ``tree``'s code."""
-    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+def _run(tree: Path, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m gameday.sandbox --state-dir STATE ARGS`` with ``tree``'s code."""
+    return subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), *args], cwd=tree,
+                          env={**os.environ, "PYTHONPATH": str(tree / "src")}, capture_output=True, text=True,
+                          timeout=180, check=False)
+
+
+def _timed(tree: Path, state: Path, *args: str) -> float:
+    """Seconds for one :func:`_run` that must succeed."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), *args], cwd=tree,
-                          env=env, capture_output=True, text=True, timeout=180, check=False)
+    proc = _run(tree, state, *args)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{tree}: sandbox {args[0]} exited {proc.returncode}: {proc.stderr.strip()[-400:]}")
@@ -54,14 +60,14 @@ def cycle(tree: Path, port_base: int) -> dict[str, float]:
     state = Path(tempfile.mkdtemp(prefix="gameday-bench-cycle-", dir="/tmp"))
     state.chmod(0o755)
     try:
-        up = _sandbox(tree, state, "up", "--set", f"ports.base={port_base}")
-        down = _sandbox(tree, state, "down")
+        up = _timed(tree, state, "up", "--set", f"ports.base={port_base}")
+        down = _timed(tree, state, "down")
         return {"up_wall_s": up, "down_wall_s": down, **_events(state)}
+    except BaseException:
+        _run(tree, state, "down")  # whatever came up of a failed cycle goes down
+        raise
     finally:
-        subprocess.run([sys.executable, "-m", "gameday.sandbox", "--state-dir", str(state), "down"], cwd=tree,
-                       env={**os.environ, "PYTHONPATH": str(tree / "src")}, capture_output=True, timeout=180,
-                       check=False)
-        subprocess.run(["rm", "-rf", str(state)], check=False)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> int:

@@ -69,14 +69,30 @@ def outside_outage(run: Run, w: Window, df: pd.DataFrame) -> tuple[pd.DataFrame,
     """``df`` (requests of window ``w``) without any fault's outage, from its injection until the
     service was back within SLA (until the next injection or the end of the run if it never was):
     that stretch is recovery_time's to judge, against its own bound, whichever window it spills
-    into. Returns the rows and a note saying what was left out."""
+    into. Returns the rows and a note saying what was left out.
+
+    A request is the outage's when it was in flight at any moment of it, not only when it started
+    inside it: one sent just before the injection and failed by it (a crew spawn whose database went
+    away under it) is what the fault did, and the outage's clock (gameday.analysis.outage) places it
+    there by its answer. Cut by start time alone, those requests stayed in the window's own line:
+    a CI run whose crew spawns took 3 s had 2 of 7 in flight at a failover's injection, both failed
+    by it, and the window was NO-GO on them (``operation_errors``, 2026-12-02)."""
     kept = df
     cut = 0.0
+    inflight = 0
     for o in outages(run):
         until = o.back_at if o.back_at is not None else o.window_end
         a, b = max(o.injected, w.start), min(until, w.end)
         if b > a:
-            kept = kept[(kept["t_start"] < a) | (kept["t_start"] >= b)]
             cut += b - a
+        if until <= o.injected or kept.empty:
+            continue
+        start = kept["t_start"].to_numpy(dtype="float64")
+        answered = start + np.nan_to_num(kept["latency_ms"].to_numpy(dtype="float64"), nan=0.0) / 1000
+        across = (start < until) & (answered >= o.injected)
+        inflight += int(np.count_nonzero(across & ((start < a) | (start >= max(a, b)))))
+        kept = kept[~across]
     note = f"; {cut:.0f} s of fault outage left to recovery_time" if cut else ""
+    if inflight:
+        note += f"; {inflight} request{'s' * (inflight != 1)} in flight across an outage left to recovery_time"
     return kept, note

@@ -336,6 +336,26 @@ def test_a_service_still_slow_at_the_horizon_is_not_back(tmp_path: Path) -> None
     assert "slow)" in r.message
 
 
+def test_requests_in_flight_when_the_fault_struck_are_the_outages(tmp_path: Path) -> None:
+    """CI, a slow hour: crew spawns took seconds, and 2 of the 7 sent in the instant before a failover's
+    injection were failed by it; cut by start time they stayed in the window's own line, NO-GO. In
+    flight across the outage, they are recovery_time's (which places them by their answer); a failure
+    answered before the injection is still the window's."""
+    reqs = traffic(0, 140)
+    struck = [Req(71.0 + k * 0.15, 1500.0, CREWS, 201, 1) for k in range(6)]  # answered 72.5-73.25
+    run = write_run(tmp_path, _outage(reqs + struck, 72.4, 77.0), events=_injected(72.0))
+    errs = [r for r in of(run, "operation_errors") if r.window.startswith("fault:")]
+    assert errs and statuses(errs) == {Status.PASS}, [r.message for r in errs]
+    assert all("6 requests in flight across an outage left to recovery_time" in r.message for r in errs), errs
+    assert of(run, "recovery_time")[0].status == Status.PASS
+    (tmp_path / "b").mkdir()  # the same six, failed and answered before the injection: the window's
+    early = [Req(70.6 + k * 0.2, 40.0, CREWS, 503, 0) for k in range(6)]
+    run = write_run(tmp_path / "b", _outage(reqs + early, 72.4, 77.0), events=_injected(72.0))
+    crews = next(r for r in of(run, "operation_errors") if r.window.startswith("fault:")
+                 and r.details.get("operation") == CREWS)
+    assert crews.status == Status.FAIL and "in flight" not in crews.message, crews.message
+
+
 def test_an_outage_past_its_window_is_still_the_faults(tmp_path: Path) -> None:
     # the window closes at 110, the clients fail until 118: recovery is measured into the cool-down,
     # and the cool-down's 5xx line is not charged with it

@@ -25,7 +25,7 @@ from tests.helpers import BASE, MUTANT_BASE, NO_REAL_SANDBOX, ROOT, SCRATCH_BASE
 
 # fixtures shared by two layers live in stand-in modules, registered once here
 pytest_plugins = ["tests.stubs.fake_sandbox", "tests.deploy_rbac", "tests.history_runs", "tests.stubs.webhook",
-                  "tests.sandbox_lanes"]
+                  "tests.sandbox_lanes", "tests.machine"]
 
 # re-exported for files written before tests/helpers.py: import from tests.helpers instead
 __all__ = ["BASE", "MUTANT_BASE", "ROOT", "SCRATCH_BASE", "Sandbox", "http", "listening"]

@@ -36,12 +36,38 @@ def replicas(run_dir: Path, hpa: str) -> list[tuple[float, float]]:
     return [(float(r["timestamp"]), float(r["value"])) for r in rows]
 
 
+def _never_scaled_in(run_dir: Path, hpa: str) -> bool:
+    values = [v for _, v in replicas(run_dir, hpa)]
+    return bool(values) and values == sorted(values)
+
+
+def _at_target_at_the_end(run_dir: Path, hpa: str, target: float, last_s: float = 35) -> bool:
+    """The HPA's metric at its ``target`` within the series' last ``last_s`` (the scale-down window and
+    the scale-out bound, 20 + 15 s): no scale-in was due yet. "At" as the HPA controller reads it: within
+    its default tolerance of 10 % (under it, an HPA does not change its replicas)."""
+    with open(run_dir / "prometheus" / "hpa_metric.csv") as f:
+        rows = [(float(r["timestamp"]), float(r["value"])) for r in csv.DictReader(f)
+                if json.loads(r["labels"]).get("horizontalpodautoscaler") == hpa]
+    if not rows:
+        return False
+    end = max(t for t, _ in rows)
+    return any(v > 0.9 * target for t, v in rows if t >= end - last_s)
+
+
+@pytest.mark.alone
 def test_a_spike_scales_out_and_back_in(scratch: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     r = gameday("run", "profiles/spike.yaml", "--out", str(run_dir), *target(scratch), timeout=300, certify=True)
     res = results(run_dir)
     checks = [c for c in res["checks"] if c["id"] in AUTOSCALING]
-    bad = [(c["id"], c["window"], c["message"]) for c in checks if c["status"] != "PASS"]
+    # core-api scales on its CPU, which a slow hour of the machine keeps high after the spike too (CI,
+    # 2026-12-02: at or over 60 % to the run's end on 3-4 pods): then no scale-in was due, and the judge
+    # must say INCONCLUSIVE, which the test checks against the raw series. The worker, on its queue,
+    # proves the scale-in every time.
+    not_due = [c for c in checks if (c["id"], c["window"], c["status"]) == (
+        "autoscale_in", "spike and after core-api", "INCONCLUSIVE") and _at_target_at_the_end(run_dir, "core-api", 60)
+        and _never_scaled_in(run_dir, "core-api")]
+    bad = [(c["id"], c["window"], c["message"]) for c in checks if c["status"] != "PASS" and c not in not_due]
     assert not bad, f"{bad}\n{r.stdout[-3000:]}\n{r.stderr[-2000:]}"
     # one result per HPA for each scaling check, and the audit of both
     for check in AUTOSCALING:
@@ -54,7 +80,7 @@ def test_a_spike_scales_out_and_back_in(scratch: Path, tmp_path: Path) -> None:
     for hpa, low in (("core-api", 2), ("worker", 1)):
         series = replicas(run_dir, hpa)
         values = [v for _, v in series]
-        back_in = values[-1] == low if hpa == "worker" else low <= values[-1] < max(values)
+        back_in = values[-1] == low if hpa == "worker" else low <= values[-1] < max(values) or bool(not_due)
         assert values[0] == low and max(values) > low and back_in, (hpa, values)
     timeline = (run_dir / "timeline.jsonl").read_text()
     assert '"phase": "spike"' in timeline and '"spike_step"' in timeline

@@ -26,6 +26,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gameday.analysis.recorded import read_requests
 from tests.helpers import SCRATCH_BASE, events, gameday, http, results, scratch_state, target, wait_for_phase
 
@@ -83,6 +85,7 @@ def _experiment_recovery(run_dir: Path, fault: str) -> float:
     return float(rec["recovery_s"])
 
 
+@pytest.mark.alone
 def test_a_70s_database_outage_is_judged_go(tmp_path: Path) -> None:
     """RDS's own figure (60-120 s) inside the checklist's 120 s bound: GO, with its recovery time."""
     code, run_dir, out = _run("db-70s", tmp_path, *SHORT, *_args(

@@ -40,6 +40,7 @@ def scratch() -> Iterator[Path]:
         yield state
 
 
+@pytest.mark.alone
 def test_smoke_certification_is_go(scratch: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     t0 = time.monotonic()

@@ -110,12 +110,13 @@ CASES = {
 }
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("name", list(CASES))
 def test_mutant_is_no_go_for_its_own_reason(name: str, tmp_path: Path) -> None:
     case = CASES[name]
     run_dir = tmp_path / "run"
     with scratch_state(f"gameday-test-{name}-") as state:
-        r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(state), *case.argv())
+        r = gameday("run", "profiles/smoke.yaml", "--out", str(run_dir), *target(state), *case.argv(), certify=True)
     res = results(run_dir)
     table = "\n".join(f"  {c['id']:<20} {c['window']:<24} {c['status']:<13} {c['message']}" for c in res["checks"])
     print(f"\n[{name}] {res['verdict']} exit {r.returncode}\n{table}")

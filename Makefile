@@ -20,11 +20,12 @@ lint: bootstrap
 typecheck: bootstrap
 	$(BIN)/mypy -p gameday
 
-# the whole suite, sandbox included, on two pytest-xdist workers (about 30 minutes here): the tests that
-# share a real sandbox are two lanes, one per worker, with their own sandboxes and ports
-# (tests/sandbox_lanes.py). PYTEST_N=0: one process, ~an hour. PYTEST_N=3 (~22 min) is not safe yet: in a
-# slow hour of this machine the smoke certification failed twice in a row (docs/testing.md, "Time budgets").
-PYTEST_N ?= 2
+# the whole suite, sandbox included, in one process (about an hour here, CI's 90-minute bound holds it).
+# PYTEST_N=2: two pytest-xdist workers, the sandbox tests in two lanes with their own sandboxes and ports
+# (tests/sandbox_lanes.py), 30-57 minutes; not the default since session 13: on CI's machine two lanes
+# failed the runs that must hold a healthy target's p95 line, with or without the machine lock
+# (docs/testing.md, "Time budgets").
+PYTEST_N ?= 0
 pytest: bootstrap
 	$(BIN)/pytest -q -raR --durations=30 -n $(PYTEST_N) --dist loadgroup
 

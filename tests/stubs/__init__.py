@@ -4,6 +4,7 @@ below 32768, each one a thread (moto a child process) that a fixture stops."""
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -64,8 +65,10 @@ def refusing_port() -> Iterator[int]:
 
 
 def free_port(ports: range = PORTS) -> int:
-    """A port nothing listens on now (for a child process that binds it itself)."""
-    for port in ports:
+    """A port nothing listens on now (for a child process that binds it itself), tried in a random
+    order: two xdist workers scanning from the bottom both found the same lowest port, and the loser's
+    moto answered from the winner's (CI: ``DBInstanceAlreadyExists`` on seeding)."""
+    for port in random.sample(ports, len(ports)):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

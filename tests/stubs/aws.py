@@ -25,6 +25,8 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import psutil
+
 from tests.stubs import free_port, serve
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -48,12 +50,14 @@ def moto_server() -> Iterator[str]:
         deadline = time.monotonic() + 20
         up = False
         while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
-                up = True
-                break
-            except OSError:
-                time.sleep(0.1)
+            if listens(proc.pid, port):
+                try:
+                    urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
+                    up = True
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.1)
         if up:
             try:
                 yield url
@@ -62,6 +66,19 @@ def moto_server() -> Iterator[str]:
             return
         _stop(proc)
     raise RuntimeError("moto_server did not start")
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether the process ``pid`` (or a child of it) listens on ``port``: an answer on the port alone
+    may come from another worker's server that took the port first (ours then fails to bind and exits,
+    maybe only after the answer was read)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+        return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                   for p in procs for c in p.net_connections(kind="tcp"))
+    except psutil.Error:
+        return False
 
 
 def start_recording(endpoint: str) -> None:
